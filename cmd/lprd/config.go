@@ -1,0 +1,718 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// envPrefix is the prefix of every configuration key. An unknown key with this
+// prefix is an error: a typo must not silently fall back to a default.
+const envPrefix = "LPRD_"
+
+// Config is the daemon's whole configuration, parsed and validated in one
+// place. The zero value is not useful; start from defaultConfig.
+type Config struct {
+	DeviceID string
+	Site     string
+	Lane     string
+	LogLevel string
+
+	Camera         string
+	CameraFormat   string
+	CameraWidth    int
+	CameraHeight   int
+	CameraFPS      int
+	CameraBuffers  int
+	CameraExposure int // driver units; -1 leaves the driver's automatic exposure on
+	CameraGain     int // driver units; -1 leaves the driver's default
+	ReplayRate     string
+	ReplayLoop     bool
+	ExitAtEnd      bool
+	FrameQueue     int
+
+	TriggerPin      string
+	TriggerEdge     string
+	TriggerDebounce time.Duration
+	TriggerMargin   time.Duration
+	IlluminatorPin  string
+	StatusLEDPin    string
+
+	Workers        int
+	PlateRegions   string
+	MinConfidence  float64
+	Candidates     int
+	FusionMaxDelay time.Duration
+	FusionGap      time.Duration
+
+	MQTTBroker         string
+	MQTTAllowPlaintext bool
+	MQTTCA             string
+	MQTTCert           string
+	MQTTKey            string
+	MQTTClientID       string
+	TopicPrefix        string
+	PublishTimeout     time.Duration
+
+	BackendKey     string
+	SigningKey     string
+	Suite          string
+	StateDir       string
+	OutboxMaxCount int
+	OutboxMaxBytes int64
+	OutboxMaxAge   time.Duration
+	OutboxPolicy   string
+	HealthInterval time.Duration
+}
+
+// keySpec documents and parses one configuration key. The table of specs is
+// the single source of truth for defaults, units and examples; deploy/lprd.env
+// is checked against it by a test.
+type keySpec struct {
+	name    string
+	def     string // default as written in the env file; "" means empty/unset
+	unit    string
+	example string
+	help    string
+	set     func(c *Config, v string) error
+}
+
+var (
+	idRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+	topicRE = regexp.MustCompile(`^[^#+\x00]+$`)
+	pinRE   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,32}$`)
+)
+
+// keys lists every key the daemon understands, in the order of deploy/lprd.env.
+var keys = []keySpec{
+	{"LPRD_DEVICE_ID", "", "", "lane3-cam1", "Unique id of this device (letters, digits, . _ -); names its MQTT subtree and signs its reads. Required.",
+		func(c *Config, v string) error { c.DeviceID = v; return matchID(v) }},
+	{"LPRD_SITE", "", "", "port-a", "Site (port of entry) id, same character set as the device id. Required.",
+		func(c *Config, v string) error { c.Site = v; return matchID(v) }},
+	{"LPRD_LANE", "1", "", "3", "Lane label copied into every read.",
+		func(c *Config, v string) error { c.Lane = v; return matchID(v) }},
+	{"LPRD_LOG_LEVEL", "info", "", "debug", "One of debug, info, warn, error. Logs never carry plate text or pixels.",
+		setEnum(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
+
+	{"LPRD_CAMERA", "/dev/video0", "", "rtsp://10.0.3.21/stream1", "Frame source: a V4L2 device (/dev/videoN), an rtsp:// or http(s):// URL, a video file, or a folder of images (replay).",
+		setCamera},
+	{"LPRD_CAMERA_FORMAT", "auto", "", "mjpeg", "V4L2 pixel format to ask for: auto, mjpeg, yuyv or grey. The driver's choice is logged.",
+		setEnum(func(c *Config) *string { return &c.CameraFormat }, "auto", "mjpeg", "yuyv", "grey")},
+	{"LPRD_CAMERA_WIDTH", "1280", "pixels", "1920", "Frame width to ask the camera for.",
+		setInt(func(c *Config) *int { return &c.CameraWidth }, 160, 7680)},
+	{"LPRD_CAMERA_HEIGHT", "720", "pixels", "1080", "Frame height to ask the camera for.",
+		setInt(func(c *Config) *int { return &c.CameraHeight }, 120, 4320)},
+	{"LPRD_CAMERA_FPS", "30", "frames/s", "25", "Frame rate to ask the camera for.",
+		setInt(func(c *Config) *int { return &c.CameraFPS }, 1, 240)},
+	{"LPRD_CAMERA_BUFFERS", "4", "buffers", "6", "V4L2 driver buffers (memory-mapped).",
+		setInt(func(c *Config) *int { return &c.CameraBuffers }, 2, 32)},
+	{"LPRD_CAMERA_EXPOSURE", "-1", "driver units", "300", "Manual exposure (V4L2 exposure_absolute, 100 us units on UVC); -1 keeps automatic exposure.",
+		setInt(func(c *Config) *int { return &c.CameraExposure }, -1, 1<<20)},
+	{"LPRD_CAMERA_GAIN", "-1", "driver units", "16", "Manual gain; -1 keeps the driver's default.",
+		setInt(func(c *Config) *int { return &c.CameraGain }, -1, 1<<20)},
+	{"LPRD_REPLAY_RATE", "recorded", "", "fast", "Replay speed of a file or folder source: recorded (the file's own rate), fast (as fast as possible) or a number of frames per second.",
+		setReplayRate},
+	{"LPRD_REPLAY_LOOP", "false", "", "true", "Replay a file or folder source in a loop.",
+		setBool(func(c *Config) *bool { return &c.ReplayLoop })},
+	{"LPRD_EXIT_AT_END", "false", "", "true", "Stop the daemon (cleanly, after draining) when a replayed file or folder ends. For demos and tests.",
+		setBool(func(c *Config) *bool { return &c.ExitAtEnd })},
+	{"LPRD_FRAME_QUEUE", "4", "frames", "8", "Frames queued between capture and ocr; when full the oldest frame is dropped and counted.",
+		setInt(func(c *Config) *int { return &c.FrameQueue }, 1, 256)},
+
+	{"LPRD_TRIGGER_PIN", "", "", "GPIO17", "GPIO line of the vehicle-presence loop (kernel name). Empty: no trigger, every frame is processed.",
+		setPin(func(c *Config) *string { return &c.TriggerPin })},
+	{"LPRD_TRIGGER_EDGE", "rising", "", "falling", "Edge that means a vehicle arrived: rising (active high) or falling (active low).",
+		setEnum(func(c *Config) *string { return &c.TriggerEdge }, "rising", "falling")},
+	{"LPRD_TRIGGER_DEBOUNCE", "50ms", "duration", "100ms", "The trigger level must hold this long to count.",
+		setDuration(func(c *Config) *time.Duration { return &c.TriggerDebounce }, 0, time.Minute)},
+	{"LPRD_TRIGGER_MARGIN", "500ms", "duration", "1s", "Frames this long before a window opens and after it closes are processed too.",
+		setDuration(func(c *Config) *time.Duration { return &c.TriggerMargin }, 0, time.Minute)},
+	{"LPRD_ILLUMINATOR_PIN", "", "", "GPIO27", "GPIO line switched on while a vehicle window is open. Empty: none.",
+		setPin(func(c *Config) *string { return &c.IlluminatorPin })},
+	{"LPRD_STATUS_LED_PIN", "", "", "GPIO22", "GPIO line of a status LED (on while streaming, blinking while reconnecting). Empty: none.",
+		setPin(func(c *Config) *string { return &c.StatusLEDPin })},
+
+	{"LPRD_WORKERS", "0", "workers", "2", "OCR workers, one per core; 0 means one per CPU core.",
+		setInt(func(c *Config) *int { return &c.Workers }, 0, 64)},
+	{"LPRD_PLATE_REGIONS", "us", "", "us,mx", "Plate-format rule sets, comma separated: us, mx, or a US state as us-XX (e.g. us-ca).",
+		setRegions},
+	{"LPRD_MIN_CONFIDENCE", "0.5", "0..1", "0.7", "Reads below this fused confidence are still sent, marked low-confidence in the event; reads below half of it are not sent.",
+		setFloat(func(c *Config) *float64 { return &c.MinConfidence }, 0, 1)},
+	{"LPRD_CANDIDATES", "5", "candidates", "3", "Alternative readings sent with each read (top-N).",
+		setInt(func(c *Config) *int { return &c.Candidates }, 1, 20)},
+	{"LPRD_FUSION_MAX_DELAY", "3s", "duration", "5s", "A vehicle's result is sent at the latest this long after its plate was first seen (a stopped vehicle is sent once).",
+		setDuration(func(c *Config) *time.Duration { return &c.FusionMaxDelay }, 100*time.Millisecond, 10*time.Minute)},
+	{"LPRD_FUSION_GAP", "700ms", "duration", "1s", "A plate not seen for this long has left the scene and its result is sent.",
+		setDuration(func(c *Config) *time.Duration { return &c.FusionGap }, 10*time.Millisecond, time.Minute)},
+
+	{"LPRD_MQTT_BROKER", "", "", "ssl://broker.port-a.example:8883", "Broker URL: ssl:// (mutual TLS, the default and expected scheme) or tcp:// (only with LPRD_MQTT_ALLOW_PLAINTEXT=true). Required.",
+		setBroker},
+	{"LPRD_MQTT_ALLOW_PLAINTEXT", "false", "", "true", "Allow a tcp:// broker without TLS. Meant for loopback demos and tests only.",
+		setBool(func(c *Config) *bool { return &c.MQTTAllowPlaintext })},
+	{"LPRD_MQTT_CA", "", "path", "/etc/lprd/ca.pem", "PEM file of the CA that signed the broker's certificate (ssl:// brokers).",
+		setPath(func(c *Config) *string { return &c.MQTTCA })},
+	{"LPRD_MQTT_CERT", "", "path", "/etc/lprd/client.pem", "PEM client certificate for mutual TLS.",
+		setPath(func(c *Config) *string { return &c.MQTTCert })},
+	{"LPRD_MQTT_KEY", "", "path", "/etc/lprd/client.key", "PEM private key of the client certificate (readable by the lprd user only).",
+		setPath(func(c *Config) *string { return &c.MQTTKey })},
+	{"LPRD_MQTT_CLIENT_ID", "", "", "lprd-lane3-cam1", "MQTT client id; empty means lprd-<device id>. Must be stable for the persistent session.",
+		func(c *Config, v string) error { c.MQTTClientID = v; return nil }},
+	{"LPRD_TOPIC_PREFIX", "lpr", "", "border/lpr", "Topic prefix; topics are <prefix>/<site>/<device>/reads|status|health.",
+		setTopicPrefix},
+	{"LPRD_PUBLISH_TIMEOUT", "10s", "duration", "5s", "How long a publish waits for the broker's acknowledgement before it is retried from the outbox.",
+		setDuration(func(c *Config) *time.Duration { return &c.PublishTimeout }, 100*time.Millisecond, 10*time.Minute)},
+
+	{"LPRD_BACKEND_KEY", "", "path", "/etc/lprd/backend.pub", "Backend's HPKE public key (from `lprctl keygen`); reads are sealed to it. The device cannot open them. Required.",
+		setPath(func(c *Config) *string { return &c.BackendKey })},
+	{"LPRD_SIGNING_KEY", "", "path", "/etc/lprd/device.key", "This device's Ed25519 private signing key (from `lprctl keygen -device`), readable by the lprd user only. Required.",
+		setPath(func(c *Config) *string { return &c.SigningKey })},
+	{"LPRD_SUITE", "mlkem768x25519-chacha20poly1305", "", "x25519-chacha20poly1305", "HPKE suite: mlkem768x25519-chacha20poly1305 (post-quantum hybrid, default), x25519-chacha20poly1305 (smaller), or mlkem768x25519-aes256gcm / x25519-aes256gcm (FIPS 140 mode). Must match the backend key.",
+		setEnum(func(c *Config) *string { return &c.Suite }, "mlkem768x25519-chacha20poly1305", "x25519-chacha20poly1305", "mlkem768x25519-aes256gcm", "x25519-aes256gcm")},
+	{"LPRD_STATE_DIR", "/var/lib/lprd", "path", "/var/lib/lprd", "Folder of the outbox and the sequence counter (ciphertext only).",
+		setPath(func(c *Config) *string { return &c.StateDir })},
+	{"LPRD_OUTBOX_MAX_COUNT", "100000", "reads", "50000", "Most reads kept in the outbox while the broker is away.",
+		setInt(func(c *Config) *int { return &c.OutboxMaxCount }, 1, 100000000)},
+	{"LPRD_OUTBOX_MAX_BYTES", "512MiB", "bytes (KiB, MiB, GiB suffixes)", "1GiB", "Most bytes the outbox may take on disk.",
+		setBytes(func(c *Config) *int64 { return &c.OutboxMaxBytes })},
+	{"LPRD_OUTBOX_MAX_AGE", "168h", "duration", "72h", "Reads older than this are expired from the outbox (counted on the health topic).",
+		setDuration(func(c *Config) *time.Duration { return &c.OutboxMaxAge }, time.Minute, 10*365*24*time.Hour)},
+	{"LPRD_OUTBOX_POLICY", "drop-oldest", "", "reject-new", "When the outbox is full: drop-oldest (evict the oldest read, counted) or reject-new (refuse new reads, counted).",
+		setEnum(func(c *Config) *string { return &c.OutboxPolicy }, "drop-oldest", "reject-new")},
+	{"LPRD_HEALTH_INTERVAL", "30s", "duration", "10s", "Period of the retained health message.",
+		setDuration(func(c *Config) *time.Duration { return &c.HealthInterval }, time.Second, 24*time.Hour)},
+}
+
+// keyIndex maps a key name to its spec.
+var keyIndex = func() map[string]*keySpec {
+	m := make(map[string]*keySpec, len(keys))
+	for i := range keys {
+		m[keys[i].name] = &keys[i]
+	}
+	return m
+}()
+
+// required keys must be set (non-empty) for the daemon to start.
+var required = []string{"LPRD_DEVICE_ID", "LPRD_SITE", "LPRD_MQTT_BROKER", "LPRD_BACKEND_KEY", "LPRD_SIGNING_KEY"}
+
+// KeyError is one problem with one key.
+type KeyError struct {
+	Key   string
+	Value string
+	Line  int // line in the env file, 0 when the value came from the environment
+	Err   error
+}
+
+func (e *KeyError) Error() string {
+	loc := ""
+	if e.Line > 0 {
+		loc = fmt.Sprintf("line %d: ", e.Line)
+	}
+	if e.Key == "" {
+		return loc + e.Err.Error()
+	}
+	return fmt.Sprintf("%s%s=%q: %v", loc, e.Key, e.Value, e.Err)
+}
+
+func (e *KeyError) Unwrap() error { return e.Err }
+
+// Problems is every problem found in one configuration.
+type Problems []*KeyError
+
+func (p Problems) Error() string {
+	var b strings.Builder
+	for i, e := range p {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// envEntry is one KEY=VALUE assignment with where it came from.
+type envEntry struct {
+	key, value string
+	line       int
+}
+
+// parseEnvFile reads an env file in the format systemd's EnvironmentFile
+// accepts for the keys we use: KEY=VALUE lines, blank lines, comments starting
+// with # or ;, an optional "export " prefix, and values in single or double
+// quotes. Syntax errors are returned together with the entries that parsed.
+func parseEnvFile(r io.Reader) ([]envEntry, Problems) {
+	var (
+		out  []envEntry
+		errs Problems
+	)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 64*1024)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok {
+			errs = append(errs, &KeyError{Line: n, Err: fmt.Errorf("expected KEY=VALUE, got %q", trunc(line))})
+			continue
+		}
+		if !validKeyName(k) {
+			errs = append(errs, &KeyError{Line: n, Err: fmt.Errorf("invalid key name %q", trunc(k))})
+			continue
+		}
+		v, err := unquote(strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, &KeyError{Key: k, Value: trunc(v), Line: n, Err: err})
+			continue
+		}
+		out = append(out, envEntry{key: k, value: v, line: n})
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, &KeyError{Line: n + 1, Err: fmt.Errorf("reading env file: %w", err)})
+	}
+	return out, errs
+}
+
+func validKeyName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i, r := range k {
+		switch {
+		case r == '_', r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func unquote(v string) (string, error) {
+	if v == "" {
+		return v, nil
+	}
+	switch q := v[0]; q {
+	case '"', '\'':
+		if len(v) < 2 || v[len(v)-1] != q {
+			return v, fmt.Errorf("unterminated %c quote", q)
+		}
+		inner := v[1 : len(v)-1]
+		if q == '"' {
+			inner = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(inner)
+		}
+		return inner, nil
+	}
+	if i := strings.Index(v, " #"); i >= 0 {
+		return v, errors.New("inline comments are not supported; put the comment on its own line")
+	}
+	return v, nil
+}
+
+func trunc(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
+// environEntries picks the LPRD_ variables out of a process environment.
+func environEntries(environ []string) []envEntry {
+	var out []envEntry
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, envPrefix) {
+			out = append(out, envEntry{key: k, value: v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+// defaultConfig returns the configuration with every default applied.
+func defaultConfig() Config {
+	var c Config
+	for _, k := range keys {
+		if err := k.set(&c, k.def); err != nil && k.def != "" {
+			panic(fmt.Sprintf("default of %s: %v", k.name, err))
+		}
+	}
+	return c
+}
+
+// buildConfig applies entries on top of the defaults and validates the result.
+// It returns every problem at once.
+func buildConfig(entries []envEntry) (Config, Problems) {
+	c := defaultConfig()
+	var errs Problems
+	seen := map[string]int{}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.key, envPrefix) {
+			continue // not ours; other programs may share the environment
+		}
+		spec, ok := keyIndex[e.key]
+		if !ok {
+			errs = append(errs, &KeyError{Key: e.key, Value: trunc(e.value), Line: e.line, Err: unknownKeyErr(e.key)})
+			continue
+		}
+		if prev, dup := seen[e.key]; dup && e.line > 0 {
+			errs = append(errs, &KeyError{Key: e.key, Value: trunc(e.value), Line: e.line, Err: fmt.Errorf("set twice (first on line %d)", prev)})
+			continue
+		}
+		seen[e.key] = e.line
+		v := e.value
+		if v == "" {
+			v = spec.def
+		}
+		if err := spec.set(&c, v); err != nil {
+			errs = append(errs, &KeyError{Key: e.key, Value: trunc(e.value), Line: e.line, Err: err})
+		}
+	}
+	errs = append(errs, c.crossCheck(seen)...)
+	return c, errs
+}
+
+func unknownKeyErr(k string) error {
+	best, bestD := "", 4
+	for _, s := range keys {
+		if d := editDistance(k, s.name); d < bestD {
+			best, bestD = s.name, d
+		}
+	}
+	if best != "" {
+		return fmt.Errorf("unknown key; did you mean %s?", best)
+	}
+	return errors.New("unknown key (see deploy/lprd.env for the list)")
+}
+
+// crossCheck validates rules that involve several keys.
+func (c *Config) crossCheck(seen map[string]int) Problems {
+	var errs Problems
+	add := func(key, val string, err error) {
+		errs = append(errs, &KeyError{Key: key, Value: val, Line: seen[key], Err: err})
+	}
+	for _, k := range required {
+		if v := c.get(k); v == "" {
+			add(k, "", errors.New("required, not set"))
+		}
+	}
+	if u, err := url.Parse(c.MQTTBroker); err == nil && c.MQTTBroker != "" {
+		switch u.Scheme {
+		case "tcp", "mqtt", "ws":
+			if !c.MQTTAllowPlaintext {
+				add("LPRD_MQTT_BROKER", c.MQTTBroker, errors.New("plain-text broker refused: use ssl:// with LPRD_MQTT_CA/CERT/KEY, or set LPRD_MQTT_ALLOW_PLAINTEXT=true for a loopback demo"))
+			}
+		case "ssl", "tls", "mqtts", "wss":
+			if c.MQTTCA == "" {
+				add("LPRD_MQTT_CA", "", errors.New("required for an ssl:// broker: PEM file of the broker's CA"))
+			}
+			if (c.MQTTCert == "") != (c.MQTTKey == "") {
+				add("LPRD_MQTT_CERT", c.MQTTCert, errors.New("LPRD_MQTT_CERT and LPRD_MQTT_KEY must be set together (mutual TLS)"))
+			}
+		}
+	}
+	if c.IlluminatorPin != "" && c.IlluminatorPin == c.TriggerPin {
+		add("LPRD_ILLUMINATOR_PIN", c.IlluminatorPin, errors.New("same line as LPRD_TRIGGER_PIN"))
+	}
+	if c.StatusLEDPin != "" && (c.StatusLEDPin == c.TriggerPin || c.StatusLEDPin == c.IlluminatorPin) {
+		add("LPRD_STATUS_LED_PIN", c.StatusLEDPin, errors.New("same line as another GPIO key"))
+	}
+	if c.FusionGap > c.FusionMaxDelay {
+		add("LPRD_FUSION_GAP", c.FusionGap.String(), fmt.Errorf("must not exceed LPRD_FUSION_MAX_DELAY (%s)", c.FusionMaxDelay))
+	}
+	return errs
+}
+
+// checkFiles verifies that the files the configuration names exist and are
+// readable, so that `lprd check` reports them before the service starts.
+func (c *Config) checkFiles() Problems {
+	var errs Problems
+	for _, f := range []struct{ key, path string }{
+		{"LPRD_BACKEND_KEY", c.BackendKey}, {"LPRD_SIGNING_KEY", c.SigningKey},
+		{"LPRD_MQTT_CA", c.MQTTCA}, {"LPRD_MQTT_CERT", c.MQTTCert}, {"LPRD_MQTT_KEY", c.MQTTKey},
+	} {
+		if f.path == "" {
+			continue
+		}
+		fh, err := os.Open(f.path)
+		if err != nil {
+			errs = append(errs, &KeyError{Key: f.key, Value: f.path, Err: fmt.Errorf("cannot read: %w", errors.Unwrap(err))})
+			continue
+		}
+		fh.Close()
+	}
+	if c.StateDir != "" {
+		if st, err := os.Stat(c.StateDir); err == nil && !st.IsDir() {
+			errs = append(errs, &KeyError{Key: "LPRD_STATE_DIR", Value: c.StateDir, Err: errors.New("exists and is not a folder")})
+		}
+	}
+	return errs
+}
+
+func (c *Config) get(key string) string {
+	switch key {
+	case "LPRD_DEVICE_ID":
+		return c.DeviceID
+	case "LPRD_SITE":
+		return c.Site
+	case "LPRD_MQTT_BROKER":
+		return c.MQTTBroker
+	case "LPRD_BACKEND_KEY":
+		return c.BackendKey
+	case "LPRD_SIGNING_KEY":
+		return c.SigningKey
+	}
+	return ""
+}
+
+func matchID(v string) error {
+	if v == "" || idRE.MatchString(v) {
+		return nil
+	}
+	return errors.New("expected 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+}
+
+func setEnum(field func(*Config) *string, allowed ...string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, a := range allowed {
+			if strings.EqualFold(v, a) {
+				*field(c) = a
+				return nil
+			}
+		}
+		return fmt.Errorf("expected one of %s", strings.Join(allowed, ", "))
+	}
+}
+
+func setInt(field func(*Config) *int, lo, hi int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("expected a whole number from %d to %d", lo, hi)
+		}
+		if n < lo || n > hi {
+			return fmt.Errorf("out of range: expected %d to %d", lo, hi)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func setFloat(field func(*Config) *float64, lo, hi float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f != f {
+			return fmt.Errorf("expected a number from %g to %g", lo, hi)
+		}
+		if f < lo || f > hi {
+			return fmt.Errorf("out of range: expected %g to %g", lo, hi)
+		}
+		*field(c) = f
+		return nil
+	}
+}
+
+func setBool(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		switch strings.ToLower(v) {
+		case "true", "yes", "1", "on":
+			*field(c) = true
+		case "false", "no", "0", "off":
+			*field(c) = false
+		default:
+			return errors.New("expected true or false")
+		}
+		return nil
+	}
+}
+
+func setDuration(field func(*Config) *time.Duration, lo, hi time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return errors.New("expected a duration with a unit, like 500ms, 30s, 5m or 72h")
+		}
+		if d < lo || d > hi {
+			return fmt.Errorf("out of range: expected %s to %s", lo, hi)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func setPath(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v != "" && !strings.HasPrefix(v, "/") && !strings.HasPrefix(v, ".") {
+			return errors.New("expected an absolute path (or one starting with ./)")
+		}
+		if strings.ContainsRune(v, 0) {
+			return errors.New("path contains a NUL byte")
+		}
+		*field(c) = v
+		return nil
+	}
+}
+
+func setPin(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v != "" && !pinRE.MatchString(v) {
+			return errors.New("expected a GPIO line name such as GPIO17, or empty for none")
+		}
+		*field(c) = v
+		return nil
+	}
+}
+
+var bytesUnits = []struct {
+	suffix string
+	mult   int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1e9}, {"M", 1e6}, {"K", 1e3}, {"B", 1}, {"", 1}}
+
+func setBytes(field func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, u := range bytesUnits {
+			num, ok := strings.CutSuffix(v, u.suffix)
+			if !ok {
+				continue
+			}
+			n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+			if err != nil {
+				break
+			}
+			if n < 1 || n > (1<<50)/u.mult {
+				return errors.New("out of range: expected 1KiB to 1PiB")
+			}
+			if n*u.mult < 1024 {
+				return errors.New("out of range: expected at least 1KiB")
+			}
+			*field(c) = n * u.mult
+			return nil
+		}
+		return errors.New("expected a size like 512MiB, 2GiB or 1048576")
+	}
+}
+
+func setCamera(c *Config, v string) error {
+	c.Camera = v
+	if v == "" {
+		return nil
+	}
+	if strings.Contains(v, "://") {
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" {
+			return errors.New("expected a URL like rtsp://host/path")
+		}
+		switch u.Scheme {
+		case "rtsp", "rtsps", "http", "https":
+			return nil
+		}
+		return fmt.Errorf("unsupported scheme %q: expected rtsp, rtsps, http or https", u.Scheme)
+	}
+	return setPath(func(c *Config) *string { return &c.Camera })(c, v)
+}
+
+func setReplayRate(c *Config, v string) error {
+	switch v {
+	case "recorded", "fast":
+		c.ReplayRate = v
+		return nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0 && f <= 1000) {
+		return errors.New("expected recorded, fast, or frames per second from 0 to 1000")
+	}
+	c.ReplayRate = v
+	return nil
+}
+
+func setRegions(c *Config, v string) error {
+	var bad []string
+	for _, r := range strings.Split(v, ",") {
+		r = strings.ToLower(strings.TrimSpace(r))
+		if r == "us" || r == "mx" {
+			continue
+		}
+		if st, ok := strings.CutPrefix(r, "us-"); ok && len(st) == 2 && st[0] >= 'a' && st[0] <= 'z' && st[1] >= 'a' && st[1] <= 'z' {
+			continue
+		}
+		bad = append(bad, r)
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("unknown region %q: expected us, mx or us-XX, comma separated", strings.Join(bad, ","))
+	}
+	c.PlateRegions = strings.ToLower(v)
+	return nil
+}
+
+func setBroker(c *Config, v string) error {
+	c.MQTTBroker = v
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || u.Port() == "" {
+		return errors.New("expected a URL with a port, like ssl://broker:8883")
+	}
+	switch u.Scheme {
+	case "ssl", "tls", "mqtts", "tcp", "mqtt":
+		return nil
+	}
+	return fmt.Errorf("unsupported scheme %q: expected ssl:// (or tcp:// for loopback tests)", u.Scheme)
+}
+
+func setTopicPrefix(c *Config, v string) error {
+	if !topicRE.MatchString(v) || strings.HasPrefix(v, "/") || strings.HasSuffix(v, "/") || strings.HasPrefix(v, "$") {
+		return errors.New("expected topic levels without wildcards (+, #), without a leading $ or / and no trailing /")
+	}
+	c.TopicPrefix = v
+	return nil
+}
+
+// editDistance is the Levenshtein distance, for "did you mean" hints.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// loadConfig reads the configuration from an env file (when path is not
+// empty) or from the process environment.
+func loadConfig(path string, environ []string) (Config, Problems) {
+	if path == "" {
+		return buildConfig(environEntries(environ))
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, Problems{{Err: fmt.Errorf("env file %s: %w", path, err)}}
+	}
+	entries, errs := parseEnvFile(bytes.NewReader(data))
+	c, more := buildConfig(entries)
+	return c, append(errs, more...)
+}
