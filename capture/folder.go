@@ -1,0 +1,83 @@
+package capture
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gocv.io/x/gocv"
+)
+
+// imageExts are the still-image formats a folder replay reads (through OpenCV).
+var imageExts = []string{".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pnm", ".tif", ".tiff", ".webp"}
+
+// folderSource replays a folder of images in name order, at FPS images per second of
+// media time (one per second by default). An unreadable image is a corrupt frame.
+type folderSource struct {
+	files []string
+	pool  *Pool
+	out   PixelFormat
+	fps   float64
+	index int
+	neg   Negotiated
+}
+
+func openFolder(opt Options, pool *Pool) (*folderSource, error) {
+	entries, err := os.ReadDir(opt.Camera)
+	if err != nil {
+		return nil, permanent(err)
+	}
+	var files []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && slices.Contains(imageExts, strings.ToLower(filepath.Ext(e.Name()))) {
+			files = append(files, filepath.Join(opt.Camera, e.Name()))
+		}
+	}
+	if len(files) == 0 {
+		return nil, permanent(fmt.Errorf("no images (%s) in the folder", strings.Join(imageExts, " ")))
+	}
+	fps := opt.FPS
+	if fps <= 0 {
+		fps = 1
+	}
+	return &folderSource{
+		files: files,
+		pool:  pool,
+		out:   opt.Output,
+		fps:   fps,
+		neg:   Negotiated{Format: "images", FPS: fps},
+	}, nil
+}
+
+func (s *folderSource) negotiated() Negotiated { return s.neg }
+func (s *folderSource) replay() bool           { return true }
+func (s *folderSource) close() error           { return nil }
+
+func (s *folderSource) read(ctx context.Context) (*Frame, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.index >= len(s.files) {
+		return nil, errEnd
+	}
+	i := s.index
+	s.index++
+	flag := gocv.IMReadGrayScale
+	if s.out == FormatBGR {
+		flag = gocv.IMReadColor
+	}
+	m := gocv.IMRead(s.files[i], flag)
+	defer m.Close()
+	if m.Empty() {
+		return nil, fmt.Errorf("%w: %s: unreadable image", ErrCorruptFrame, filepath.Base(s.files[i]))
+	}
+	f, err := frameFromMat(s.pool, m, s.out)
+	if err != nil {
+		return nil, err
+	}
+	f.Mono = durationOfFrames(i, s.fps)
+	return f, nil
+}
