@@ -1,0 +1,39 @@
+// Package uplink takes lprd's read events to the backend: it seals each
+// event to the backend's key and signs it (package envelope), stores the
+// envelope durably (package outbox) and publishes it over MQTT with QoS 1,
+// removing it from the outbox only when the broker acknowledged it.
+//
+// Topics, under a configurable prefix (default "lpr"), one subtree per
+// device so that broker ACLs can pin a device to its own:
+//
+//	<prefix>/<site>/<device>/reads   sealed envelopes, QoS 1, not retained
+//	<prefix>/<site>/<device>/status  retained "online" on every connection,
+//	                                 "offline" as the Last Will, "stopped" on Close
+//	<prefix>/<site>/<device>/health  retained JSON (Health) every HealthInterval
+//
+// Neither status nor health ever carries plate text; reads carry it only
+// inside the envelope.
+//
+// # Why the device uses a clean MQTT session
+//
+// The outbox is the device's durable session. paho's own resend of in-flight
+// messages after a reconnection replaces the publish tokens, and it
+// completes the replaced tokens without an error although no PUBACK arrived
+// (messageids.go, claimID in paho v1.5.1); trusting such a token would
+// delete from the outbox a read the broker never acknowledged. So the device
+// connects with a clean session and without paho's automatic reconnection:
+// when a connection drops, paho fails every pending token, and the Run loop
+// reconnects with a capped back-off and republishes from the oldest envelope
+// not yet acknowledged, in order. A read can therefore arrive twice (when a
+// PUBACK was lost), never zero times; the backend drops duplicates by
+// sequence number and event id. The backend's subscriber (lprctl listen) is
+// the one that needs a persistent session, so that the broker queues reads
+// while it is away.
+//
+// # Goroutines
+//
+// Run owns the connection, the publish loop, the outbox expiry and the
+// health ticker; it is the only goroutine that publishes. Submit may be
+// called from any goroutine: it seals and stores under a lock (so sequence
+// numbers reach the disk in order) and wakes Run.
+package uplink

@@ -1,0 +1,552 @@
+package uplink
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lprd/lprd/uplink/envelope"
+	"github.com/lprd/lprd/uplink/mqttclient"
+	"github.com/lprd/lprd/uplink/outbox"
+)
+
+// Event is the read event of one vehicle pass (see envelope.Event).
+type (
+	Event     = envelope.Event
+	Candidate = envelope.Candidate
+	Box       = envelope.Box
+)
+
+// Defaults of Options.
+const (
+	DefaultTopicPrefix          = "lpr"
+	DefaultPublishTimeout       = 10 * time.Second
+	DefaultHealthInterval       = 30 * time.Second
+	DefaultConnectTimeout       = 10 * time.Second
+	DefaultMaxReconnectInterval = time.Minute
+	DefaultInFlight             = 16
+	DefaultSysfsRoot            = "/sys"
+)
+
+// Status payloads.
+const (
+	StatusOnline  = "online"
+	StatusOffline = "offline" // the Last Will
+	StatusStopped = "stopped" // clean exit
+)
+
+// Options configure an Uplink. Zero values take the documented defaults.
+type Options struct {
+	Broker         string // ssl://host:8883 or, with AllowPlaintext, tcp://127.0.0.1:1883
+	AllowPlaintext bool
+	CAFile         string // PEM CA of the broker's certificate
+	CertFile       string // PEM client certificate (mutual TLS)
+	KeyFile        string // PEM key of CertFile
+	ClientID       string // default "lprd-<DeviceID>"
+
+	TopicPrefix string // default "lpr"
+	Site        string // required, [A-Za-z0-9._-]
+	DeviceID    string // required, [A-Za-z0-9._-]
+
+	// The backend's HPKE public key and the device's Ed25519 signing key,
+	// as files (RecipientKeyFile, SigningKeyFile) or, when set, as values.
+	RecipientKeyFile string
+	SigningKeyFile   string
+	RecipientKey     *envelope.RecipientPublicKey
+	SigningKey       ed25519.PrivateKey
+	Suite            string // envelope suite name; default mlkem768x25519-chacha20poly1305
+
+	StateDir       string        // required; the outbox lives in StateDir/outbox
+	OutboxMaxCount int           // default outbox.DefaultMaxCount
+	OutboxMaxBytes int64         // default outbox.DefaultMaxBytes
+	OutboxMaxAge   time.Duration // default outbox.DefaultMaxAge
+	OutboxPolicy   string        // "drop-oldest" (default) or "reject-new"
+
+	PublishTimeout       time.Duration // wait for a PUBACK before retrying; default 10 s
+	ConnectTimeout       time.Duration // default 10 s
+	MaxReconnectInterval time.Duration // cap of the reconnection back-off; default 1 min
+	InFlight             int           // reads published but not yet acknowledged; default 16
+
+	HealthInterval time.Duration // default 30 s
+	// HealthFunc fills the capture, ocr and GPIO figures of a health
+	// message. It runs on Run's goroutine and must not block.
+	HealthFunc func(*Health)
+	Version    string // lprd's version, reported on health
+	SysfsRoot  string // root of sysfs for the CPU temperature; default /sys
+
+	Logger    *slog.Logger       // default: discard
+	NewClient mqttclient.Factory // default mqttclient.New; tests pass a fake
+	Now       func() time.Time   // default time.Now
+}
+
+// Uplink seals, stores and publishes read events. Create it with New, call
+// Run in one goroutine, Submit from any, and Close at the end.
+type Uplink struct {
+	opt    Options
+	log    *slog.Logger
+	sealer *envelope.Sealer
+	box    *outbox.Outbox
+	client mqttclient.Client
+	topics topics
+	start  time.Time
+
+	submitMu sync.Mutex
+	wake     chan struct{} // Submit -> Run, capacity 1
+	lost     chan error    // connection lost -> Run, capacity 1
+
+	connected  atomic.Bool
+	submitted  atomic.Uint64
+	reconnects atomic.Uint64
+	failures   atomic.Uint64
+
+	runMu   sync.Mutex
+	running chan struct{} // closed when Run returns; nil when Run never started
+	closed  bool
+}
+
+type topics struct{ reads, status, health string }
+
+// ErrClosed is returned by Submit after Close.
+var ErrClosed = errors.New("uplink closed")
+
+// New checks the options, loads the keys and opens the outbox. It does not
+// connect; Run does.
+func New(ctx context.Context, opt Options) (*Uplink, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if opt.TopicPrefix == "" {
+		opt.TopicPrefix = DefaultTopicPrefix
+	}
+	if opt.PublishTimeout <= 0 {
+		opt.PublishTimeout = DefaultPublishTimeout
+	}
+	if opt.HealthInterval <= 0 {
+		opt.HealthInterval = DefaultHealthInterval
+	}
+	if opt.ConnectTimeout <= 0 {
+		opt.ConnectTimeout = DefaultConnectTimeout
+	}
+	if opt.MaxReconnectInterval <= 0 {
+		opt.MaxReconnectInterval = DefaultMaxReconnectInterval
+	}
+	if opt.InFlight <= 0 {
+		opt.InFlight = DefaultInFlight
+	}
+	if opt.SysfsRoot == "" {
+		opt.SysfsRoot = DefaultSysfsRoot
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.NewClient == nil {
+		opt.NewClient = mqttclient.New
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if !envelope.ValidID(opt.DeviceID) {
+		return nil, fmt.Errorf("uplink: device id %q: want 1-%d of [A-Za-z0-9._-]", opt.DeviceID, envelope.MaxIDLen)
+	}
+	if !envelope.ValidID(opt.Site) {
+		return nil, fmt.Errorf("uplink: site %q: want 1-%d of [A-Za-z0-9._-]", opt.Site, envelope.MaxIDLen)
+	}
+	if strings.ContainsAny(opt.TopicPrefix, "+#\x00") || strings.HasPrefix(opt.TopicPrefix, "/") || strings.HasSuffix(opt.TopicPrefix, "/") {
+		return nil, fmt.Errorf("uplink: topic prefix %q: no wildcards, no leading or trailing /", opt.TopicPrefix)
+	}
+	if opt.ClientID == "" {
+		opt.ClientID = "lprd-" + opt.DeviceID
+	}
+	if opt.StateDir == "" {
+		return nil, errors.New("uplink: no state folder given")
+	}
+	suite, err := envelope.ParseSuite(opt.Suite)
+	if err != nil {
+		return nil, fmt.Errorf("uplink: %w", err)
+	}
+	rcpt := opt.RecipientKey
+	if rcpt == nil {
+		if rcpt, err = envelope.LoadRecipientPublicKey(opt.RecipientKeyFile); err != nil {
+			return nil, fmt.Errorf("uplink: %w", err)
+		}
+	}
+	signer := opt.SigningKey
+	if signer == nil {
+		if signer, err = envelope.LoadSigningPrivateKey(opt.SigningKeyFile); err != nil {
+			return nil, fmt.Errorf("uplink: %w", err)
+		}
+	}
+	sealer, err := envelope.NewSealer(opt.DeviceID, suite, rcpt, signer)
+	if err != nil {
+		return nil, fmt.Errorf("uplink: %w", err)
+	}
+	policy, err := outbox.ParsePolicy(opt.OutboxPolicy)
+	if err != nil {
+		return nil, fmt.Errorf("uplink: %w", err)
+	}
+	base := opt.TopicPrefix + "/" + opt.Site + "/" + opt.DeviceID + "/"
+	u := &Uplink{
+		opt: opt, log: log, sealer: sealer, start: opt.Now(),
+		topics: topics{reads: base + "reads", status: base + "status", health: base + "health"},
+		wake:   make(chan struct{}, 1),
+		lost:   make(chan error, 1),
+	}
+	u.client, err = opt.NewClient(mqttclient.Config{
+		Broker: opt.Broker, AllowPlaintext: opt.AllowPlaintext,
+		CAFile: opt.CAFile, CertFile: opt.CertFile, KeyFile: opt.KeyFile,
+		ClientID: opt.ClientID, CleanSession: true, AutoReconnect: false,
+		ConnectTimeout: opt.ConnectTimeout,
+		Will:           &mqttclient.Will{Topic: u.topics.status, Payload: []byte(StatusOffline), QoS: 1, Retained: true},
+		OnConnectionLost: func(err error) {
+			select {
+			case u.lost <- err:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("uplink: %w", err)
+	}
+	u.box, err = outbox.Open(outbox.Options{
+		Dir: filepath.Join(opt.StateDir, "outbox"), MaxCount: opt.OutboxMaxCount, MaxBytes: opt.OutboxMaxBytes,
+		MaxAge: opt.OutboxMaxAge, Policy: policy, Now: opt.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("uplink: %w", err)
+	}
+	return u, nil
+}
+
+// Topics returns the reads, status and health topics of this device.
+func (u *Uplink) Topics() (reads, status, health string) {
+	return u.topics.reads, u.topics.status, u.topics.health
+}
+
+// Submit seals and signs ev and stores the envelope durably; Run publishes
+// it. When Submit returns nil, the read survives a crash and will be
+// delivered or expired by the outbox policy. Empty V, EventID, DeviceID and
+// Site are filled in. Errors name the event by its id, never by its plate.
+func (u *Uplink) Submit(ev Event) error {
+	now := u.opt.Now()
+	if ev.V == 0 {
+		ev.V = envelope.EventVersion
+	}
+	if ev.EventID == "" {
+		ev.EventID = envelope.NewEventID(now)
+	}
+	if ev.DeviceID == "" {
+		ev.DeviceID = u.opt.DeviceID
+	}
+	if ev.Site == "" {
+		ev.Site = u.opt.Site
+	}
+	if ev.DeviceID != u.opt.DeviceID {
+		return fmt.Errorf("uplink: event %s: device id %q is not this device's %q", ev.EventID, ev.DeviceID, u.opt.DeviceID)
+	}
+	pt, err := ev.MarshalCanonical()
+	if err != nil {
+		return fmt.Errorf("uplink: event %s: %w", ev.EventID, err)
+	}
+	u.submitMu.Lock()
+	defer u.submitMu.Unlock()
+	if u.isClosed() {
+		return ErrClosed
+	}
+	seq := u.box.Reserve()
+	env, err := u.sealer.Seal(seq, now, pt)
+	clear(pt)
+	if err != nil {
+		return fmt.Errorf("uplink: event %s: %w", ev.EventID, err)
+	}
+	if err := u.box.Put(seq, now, env); err != nil {
+		return fmt.Errorf("uplink: event %s: %w", ev.EventID, err)
+	}
+	u.submitted.Add(1)
+	u.log.Debug("read stored", "event_id", ev.EventID, "seq", seq, "bytes", len(env))
+	select {
+	case u.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (u *Uplink) isClosed() bool {
+	u.runMu.Lock()
+	defer u.runMu.Unlock()
+	return u.closed
+}
+
+type flight struct {
+	e   outbox.Entry
+	tok mqttclient.Token
+	at  time.Time
+}
+
+// Run connects, publishes stored envelopes in order and the health message
+// every HealthInterval, and reconnects with a capped back-off, until ctx is
+// done. It returns nil then, leaving the connection open for Close.
+func (u *Uplink) Run(ctx context.Context) error {
+	u.runMu.Lock()
+	if u.closed || u.running != nil {
+		u.runMu.Unlock()
+		return errors.New("uplink: Run called twice or after Close")
+	}
+	done := make(chan struct{})
+	u.running = done
+	u.runMu.Unlock()
+	defer close(done)
+
+	health := time.NewTicker(u.opt.HealthInterval)
+	defer health.Stop()
+	expireEvery := min(max(u.opt.OutboxMaxAge/100, time.Second), 10*time.Second)
+	expire := time.NewTicker(expireEvery)
+	defer expire.Stop()
+
+	var (
+		inflight []flight
+		cursor   uint64 // highest seq published on this connection
+		backoff  = time.Second
+		timer    = time.NewTimer(time.Hour)
+	)
+	defer timer.Stop()
+	reset := func(why string, err error) {
+		if len(inflight) > 0 {
+			u.log.Warn("republishing unacknowledged reads", "why", why, "err", err, "from_seq", inflight[0].e.Seq, "count", len(inflight))
+		}
+		inflight = inflight[:0]
+		cursor = 0
+	}
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !u.connected.Load() {
+			if err := u.connect(ctx); err != nil {
+				u.log.Warn("MQTT connect failed", "broker", u.opt.Broker, "err", err, "retry_in", backoff)
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(backoff):
+				}
+				backoff = min(2*backoff, u.opt.MaxReconnectInterval)
+				continue
+			}
+			backoff = time.Second
+			u.publishHealth()
+		}
+
+		// Fill the window in sequence order.
+		for len(inflight) < u.opt.InFlight {
+			next := u.box.Next(cursor, u.opt.InFlight-len(inflight))
+			if len(next) == 0 {
+				break
+			}
+			for _, e := range next {
+				cursor = e.Seq
+				env, err := u.box.Read(e)
+				if err != nil {
+					continue // expired or evicted meanwhile
+				}
+				tok := u.client.Publish(u.topics.reads, 1, false, env)
+				inflight = append(inflight, flight{e: e, tok: tok, at: u.opt.Now()})
+			}
+		}
+
+		var headDone <-chan struct{}
+		if len(inflight) > 0 {
+			headDone = inflight[0].tok.Done()
+			timer.Reset(max(time.Until(inflight[0].at.Add(u.opt.PublishTimeout)), 0))
+		} else {
+			timer.Reset(time.Hour)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-u.wake:
+		case err := <-u.lost:
+			u.connected.Store(false)
+			u.log.Warn("MQTT connection lost", "err", err)
+			reset("connection lost", err)
+		case <-health.C:
+			u.publishHealth()
+		case <-expire.C:
+			u.expire()
+		case <-timer.C:
+			u.failures.Add(1)
+			u.connected.Store(false)
+			u.client.Disconnect(0)
+			reset("no acknowledgement within the publish timeout", nil)
+		case <-headDone:
+			// Acknowledge the completed prefix of the window in one go.
+			var acks []uint64
+			var failed error
+			for _, f := range inflight {
+				if !isDone(f.tok) {
+					break
+				}
+				if failed = f.tok.Error(); failed != nil {
+					break
+				}
+				acks = append(acks, f.e.Seq)
+			}
+			inflight = inflight[len(acks):]
+			if err := u.box.Ack(acks...); err != nil {
+				u.log.Error("outbox", "err", err)
+			}
+			if failed != nil {
+				u.failures.Add(1)
+				u.connected.Store(false)
+				u.client.Disconnect(0)
+				reset("publish failed", failed)
+			}
+		}
+	}
+}
+
+func isDone(t mqttclient.Token) bool {
+	select {
+	case <-t.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// connect makes one connection attempt and announces the device online.
+func (u *Uplink) connect(ctx context.Context) error {
+	// Drain a stale loss notice of the previous connection.
+	select {
+	case <-u.lost:
+	default:
+	}
+	tok := u.client.Connect()
+	if err := wait(ctx, tok, u.opt.ConnectTimeout); err != nil {
+		u.client.Disconnect(0)
+		return err
+	}
+	if n := u.reconnects.Add(1); n > 1 {
+		u.log.Info("MQTT reconnected", "broker", u.opt.Broker, "connections", n)
+	} else {
+		u.log.Info("MQTT connected", "broker", u.opt.Broker)
+	}
+	u.connected.Store(true)
+	if err := wait(ctx, u.client.Publish(u.topics.status, 1, true, []byte(StatusOnline)), u.opt.PublishTimeout); err != nil {
+		u.connected.Store(false)
+		u.client.Disconnect(0)
+		return fmt.Errorf("publish %s: %w", u.topics.status, err)
+	}
+	return nil
+}
+
+// wait waits for tok at most d.
+func wait(ctx context.Context, tok mqttclient.Token, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-t.C:
+		return fmt.Errorf("no answer from the broker within %v", d)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (u *Uplink) expire() {
+	n, err := u.box.Expire()
+	if err != nil {
+		u.log.Error("outbox", "err", err)
+	}
+	if n > 0 {
+		u.log.Warn("reads expired from the outbox", "count", n, "max_age", u.opt.OutboxMaxAge)
+	}
+}
+
+// Health returns the current health figures (uplink's own, then
+// HealthFunc's).
+func (u *Uplink) Health() Health {
+	now := u.opt.Now()
+	st := u.box.Stats()
+	h := Health{
+		Version:        u.opt.Version,
+		Time:           now.UTC().Truncate(time.Millisecond),
+		UptimeS:        now.Sub(u.start).Seconds(),
+		ReadsSubmitted: u.submitted.Load(),
+		ReadsSent:      st.Acked,
+		OutboxDepth:    st.Depth,
+		OutboxBytes:    st.Bytes,
+		ReadsExpired:   st.Expired,
+		ReadsEvicted:   st.Evicted,
+		ReadsRejected:  st.Rejected,
+		MQTTConnected:  u.connected.Load(),
+		MQTTReconnects: max(u.reconnects.Load(), 1) - 1,
+		PublishErrors:  u.failures.Load(),
+		CPUTempC:       CPUTemperature(u.opt.SysfsRoot),
+	}
+	if !st.Oldest.IsZero() {
+		h.OutboxOldestAgeS = max(now.Sub(st.Oldest).Seconds(), 0)
+	}
+	if u.opt.HealthFunc != nil {
+		u.opt.HealthFunc(&h)
+	}
+	return h
+}
+
+func (u *Uplink) publishHealth() {
+	if !u.connected.Load() {
+		return
+	}
+	u.expire()
+	b, err := json.Marshal(u.Health())
+	if err != nil {
+		u.log.Error("health", "err", err)
+		return
+	}
+	tok := u.client.Publish(u.topics.health, 1, true, b)
+	if !tok.WaitTimeout(u.opt.PublishTimeout) {
+		u.log.Warn("health publish timed out", "topic", u.topics.health)
+	} else if err := tok.Error(); err != nil {
+		u.log.Warn("health publish failed", "topic", u.topics.health, "err", err)
+	}
+}
+
+// Close waits for Run to return (cancel its context first), publishes a
+// last health message and the retained "stopped" status when connected,
+// disconnects and closes the outbox. Envelopes not yet acknowledged stay in
+// the outbox for the next start.
+func (u *Uplink) Close() error {
+	u.submitMu.Lock() // no Submit in progress from here
+	u.runMu.Lock()
+	if u.closed {
+		u.runMu.Unlock()
+		u.submitMu.Unlock()
+		return nil
+	}
+	u.closed = true
+	running := u.running
+	u.runMu.Unlock()
+	u.submitMu.Unlock()
+	if running != nil {
+		<-running
+	}
+	if u.connected.Load() && u.client.IsConnectionOpen() {
+		u.publishHealth()
+		tok := u.client.Publish(u.topics.status, 1, true, []byte(StatusStopped))
+		if !tok.WaitTimeout(u.opt.PublishTimeout) || tok.Error() != nil {
+			u.log.Warn("could not publish the stopped status", "topic", u.topics.status)
+		}
+	}
+	u.connected.Store(false)
+	u.client.Disconnect(250)
+	return u.box.Close()
+}
