@@ -1,0 +1,25 @@
+// Package receiver is the backend's side of the envelope: it verifies,
+// opens and deduplicates the reads that devices publish, and counts every
+// rejection by its reason. lprctl listen is a thin MQTT wrapper around it.
+//
+// The checks, in order, and the reason a failing envelope is counted under:
+//
+//	malformed        the bytes are not an envelope of a supported suite
+//	unknown-device   no public key for the device id, or not the key it names
+//	tampered         the Ed25519 signature fails, or the HPKE open fails
+//	out-of-window    sealed before now-MaxAge or after now+MaxSkew
+//	replayed         sequence number below the device's replay window
+//	duplicate        sequence number or event id already accepted (a QoS 1
+//	                 redelivery or a resend after a device restart)
+//	wrong-recipient  sealed to a backend key this receiver does not hold
+//	invalid-event    opened, but the event is not valid or names another device
+//
+// Sequence numbers are tracked per device in a sliding window of
+// ReplayWindow numbers below the highest accepted one, so reads that arrive
+// out of order are still accepted once. A jump forward is reported as a gap
+// (Read.Missing); a jump of more than MaxGap is reported as a counter reset
+// (the device lost its state folder), not as missing reads.
+//
+// The state is in memory: after a restart of the receiver, MaxAge bounds how
+// far back a replay can reach.
+package receiver

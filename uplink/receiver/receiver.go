@@ -1,0 +1,324 @@
+package receiver
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lprd/lprd/uplink/envelope"
+)
+
+// Reason is why an envelope was rejected.
+type Reason string
+
+// Rejection reasons (see the package documentation).
+const (
+	Malformed      Reason = "malformed"
+	UnknownDevice  Reason = "unknown-device"
+	Tampered       Reason = "tampered"
+	OutOfWindow    Reason = "out-of-window"
+	Replayed       Reason = "replayed"
+	Duplicate      Reason = "duplicate"
+	WrongRecipient Reason = "wrong-recipient"
+	InvalidEvent   Reason = "invalid-event"
+)
+
+// Reasons lists every reason, for reports.
+var Reasons = []Reason{Malformed, UnknownDevice, Tampered, OutOfWindow, Replayed, Duplicate, WrongRecipient, InvalidEvent}
+
+// Rejection is the error Accept returns for a refused envelope. Its message
+// never holds event content.
+type Rejection struct {
+	Reason   Reason
+	DeviceID string // as claimed by the header; empty when malformed
+	Seq      uint64
+	Err      error
+}
+
+func (r *Rejection) Error() string {
+	if r.DeviceID == "" {
+		return fmt.Sprintf("rejected (%s): %v", r.Reason, r.Err)
+	}
+	return fmt.Sprintf("rejected (%s) device %s seq %d: %v", r.Reason, r.DeviceID, r.Seq, r.Err)
+}
+
+func (r *Rejection) Unwrap() error { return r.Err }
+
+// ReasonOf returns the reason of a Rejection, or "" for other errors.
+func ReasonOf(err error) Reason {
+	var r *Rejection
+	if errors.As(err, &r) {
+		return r.Reason
+	}
+	return ""
+}
+
+// Defaults of Options.
+const (
+	DefaultMaxAge       = 8 * 24 * time.Hour // the device outbox keeps reads 7 days by default
+	DefaultMaxSkew      = 5 * time.Minute
+	DefaultReplayWindow = 1 << 16
+	DefaultDedupeSize   = 1 << 17
+	DefaultMaxGap       = 1 << 20
+)
+
+// Options configure a Receiver.
+type Options struct {
+	RecipientKeys []*envelope.RecipientPrivateKey // the backend's keys (several while rotating)
+	DeviceKeys    map[string][]ed25519.PublicKey  // known devices' signing keys, by device id
+	MaxAge        time.Duration                   // default DefaultMaxAge; keep it above the devices' outbox max age
+	MaxSkew       time.Duration                   // tolerated device clock lead; default 5 min
+	ReplayWindow  uint64                          // sequence numbers remembered per device; default 65536
+	DedupeSize    int                             // event ids remembered; default 131072
+	MaxGap        uint64                          // larger jumps are counter resets; default 2^20
+	Now           func() time.Time                // default time.Now
+}
+
+// Read is an accepted envelope.
+type Read struct {
+	DeviceID string
+	Seq      uint64
+	SealedAt time.Time
+	Suite    envelope.Suite
+	Event    envelope.Event
+	Plain    []byte // the event's JSON as sealed (canonical)
+	Missing  uint64 // sequence numbers skipped right before this one (a gap)
+	Reset    bool   // the device's counter jumped by more than MaxGap
+	Late     bool   // arrived after a higher sequence number of its device
+}
+
+// Stats are the receiver's counters.
+type Stats struct {
+	Accepted uint64
+	Rejected map[Reason]uint64
+	Missing  uint64 // net sequence numbers not (yet) seen inside gaps
+	Resets   uint64
+}
+
+type device struct {
+	high uint64
+	seen []uint64 // bitmap of the window, indexed by seq % window
+}
+
+// Receiver verifies and opens envelopes. It is safe for concurrent use.
+type Receiver struct {
+	opt  Options
+	keys map[envelope.KeyID]*envelope.RecipientPrivateKey
+
+	mu      sync.Mutex
+	devices map[string]*device
+	ids     map[string]struct{}
+	idRing  []string
+	idNext  int
+	stats   Stats
+}
+
+// New returns a Receiver.
+func New(opt Options) (*Receiver, error) {
+	if len(opt.RecipientKeys) == 0 {
+		return nil, errors.New("receiver: no backend private key")
+	}
+	if opt.MaxAge <= 0 {
+		opt.MaxAge = DefaultMaxAge
+	}
+	if opt.MaxSkew <= 0 {
+		opt.MaxSkew = DefaultMaxSkew
+	}
+	if opt.ReplayWindow == 0 {
+		opt.ReplayWindow = DefaultReplayWindow
+	}
+	opt.ReplayWindow = (opt.ReplayWindow + 63) / 64 * 64
+	if opt.DedupeSize <= 0 {
+		opt.DedupeSize = DefaultDedupeSize
+	}
+	if opt.MaxGap == 0 {
+		opt.MaxGap = DefaultMaxGap
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	r := &Receiver{
+		opt: opt, keys: map[envelope.KeyID]*envelope.RecipientPrivateKey{},
+		devices: map[string]*device{}, ids: map[string]struct{}{}, idRing: make([]string, opt.DedupeSize),
+		stats: Stats{Rejected: map[Reason]uint64{}},
+	}
+	for _, k := range opt.RecipientKeys {
+		r.keys[k.ID] = k
+	}
+	return r, nil
+}
+
+func (r *Receiver) reject(reason Reason, dev string, seq uint64, err error) error {
+	r.stats.Rejected[reason]++
+	return &Rejection{Reason: reason, DeviceID: dev, Seq: seq, Err: err}
+}
+
+// Accept verifies, opens and deduplicates one envelope. It returns a
+// *Rejection for a refused one.
+func (r *Receiver) Accept(payload []byte) (Read, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	env, err := envelope.Parse(payload)
+	if err != nil {
+		return Read{}, r.reject(Malformed, "", 0, err)
+	}
+	dev, seq := env.DeviceID, env.Seq
+	var pub ed25519.PublicKey
+	for _, k := range r.opt.DeviceKeys[dev] {
+		if envelope.SigningKeyID(k) == env.SigningKeyID {
+			pub = k
+		}
+	}
+	if pub == nil {
+		return Read{}, r.reject(UnknownDevice, dev, seq, fmt.Errorf("no public key %v for this device", env.SigningKeyID))
+	}
+	if err := env.Verify(pub); err != nil {
+		return Read{}, r.reject(Tampered, dev, seq, err)
+	}
+	now := r.opt.Now()
+	if env.SealedAt.Before(now.Add(-r.opt.MaxAge)) || env.SealedAt.After(now.Add(r.opt.MaxSkew)) {
+		return Read{}, r.reject(OutOfWindow, dev, seq, fmt.Errorf("sealed at %v, window is %v before to %v after %v",
+			env.SealedAt.Format(time.RFC3339), r.opt.MaxAge, r.opt.MaxSkew, now.UTC().Format(time.RFC3339)))
+	}
+	d := r.devices[dev]
+	if d != nil && seq <= d.high {
+		if d.high-seq >= r.opt.ReplayWindow {
+			return Read{}, r.reject(Replayed, dev, seq, fmt.Errorf("below the replay window (highest %d)", d.high))
+		}
+		if d.has(seq, r.opt.ReplayWindow) {
+			return Read{}, r.reject(Duplicate, dev, seq, errors.New("sequence number already accepted"))
+		}
+	}
+	k := r.keys[env.RecipientKeyID]
+	if k == nil {
+		return Read{}, r.reject(WrongRecipient, dev, seq, fmt.Errorf("sealed to key %v", env.RecipientKeyID))
+	}
+	plain, err := env.Open(k)
+	if err != nil {
+		return Read{}, r.reject(Tampered, dev, seq, err)
+	}
+	ev, err := envelope.ParseEvent(plain)
+	if err != nil {
+		return Read{}, r.reject(InvalidEvent, dev, seq, err)
+	}
+	if ev.DeviceID != dev {
+		return Read{}, r.reject(InvalidEvent, dev, seq, fmt.Errorf("event names device %q", ev.DeviceID))
+	}
+	if _, ok := r.ids[ev.EventID]; ok {
+		return Read{}, r.reject(Duplicate, dev, seq, fmt.Errorf("event %s already accepted", ev.EventID))
+	}
+
+	// Accepted: remember the number and the id.
+	rd := Read{DeviceID: dev, Seq: seq, SealedAt: env.SealedAt, Suite: env.Suite, Event: ev, Plain: plain}
+	if d == nil {
+		d = &device{high: seq, seen: make([]uint64, r.opt.ReplayWindow/64)}
+		r.devices[dev] = d
+	} else if seq > d.high {
+		gap := seq - d.high - 1
+		if gap > r.opt.MaxGap {
+			rd.Reset = true
+			r.stats.Resets++
+		} else {
+			rd.Missing = gap
+			r.stats.Missing += gap
+		}
+		d.advance(seq, r.opt.ReplayWindow)
+	} else {
+		rd.Late = true
+		if r.stats.Missing > 0 {
+			r.stats.Missing--
+		}
+	}
+	d.mark(seq, r.opt.ReplayWindow)
+	if old := r.idRing[r.idNext]; old != "" {
+		delete(r.ids, old)
+	}
+	r.idRing[r.idNext] = ev.EventID
+	r.idNext = (r.idNext + 1) % len(r.idRing)
+	r.ids[ev.EventID] = struct{}{}
+	r.stats.Accepted++
+	return rd, nil
+}
+
+func (d *device) has(seq, w uint64) bool {
+	i := seq % w
+	return d.seen[i/64]&(1<<(i%64)) != 0
+}
+
+func (d *device) mark(seq, w uint64) {
+	i := seq % w
+	d.seen[i/64] |= 1 << (i % 64)
+}
+
+// advance moves the window's top to seq, forgetting the numbers that leave
+// it.
+func (d *device) advance(seq, w uint64) {
+	if seq-d.high >= w {
+		clear(d.seen)
+	} else {
+		for s := d.high + 1; s <= seq; s++ {
+			i := s % w
+			d.seen[i/64] &^= 1 << (i % 64)
+		}
+	}
+	d.high = seq
+}
+
+// Stats returns a copy of the counters.
+func (r *Receiver) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.stats
+	s.Rejected = make(map[Reason]uint64, len(r.stats.Rejected))
+	for k, v := range r.stats.Rejected {
+		s.Rejected[k] = v
+	}
+	return s
+}
+
+// LoadDeviceKeys reads a folder of device public keys: one file
+// <device id>.pub per device, each with one or more PKIX Ed25519 PEM blocks
+// (as lprctl keygen -device writes them). Other files are ignored.
+func LoadDeviceKeys(dir string) (map[string][]ed25519.PublicKey, error) {
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("device keys %s: %w", dir, err)
+	}
+	keys := map[string][]ed25519.PublicKey{}
+	for _, n := range names {
+		id, ok := strings.CutSuffix(n.Name(), ".pub")
+		if !ok || n.IsDir() {
+			continue
+		}
+		if !envelope.ValidID(id) {
+			return nil, fmt.Errorf("device keys %s: file %s: %q is not a valid device id", dir, n.Name(), id)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, n.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("device keys %s: %w", dir, err)
+		}
+		k, err := envelope.ParseSigningPublicKeys(b)
+		if err != nil {
+			return nil, fmt.Errorf("device keys %s: file %s: %w", dir, n.Name(), err)
+		}
+		keys[id] = k
+	}
+	return keys, nil
+}
+
+// Devices returns the highest accepted sequence number of each device seen
+// so far.
+func (r *Receiver) Devices() map[string]uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]uint64, len(r.devices))
+	for id, d := range r.devices {
+		out[id] = d.high
+	}
+	return out
+}
