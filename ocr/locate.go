@@ -1,0 +1,467 @@
+package ocr
+
+import (
+	"image"
+	"math"
+	"sort"
+	"unsafe"
+
+	"gocv.io/x/gocv"
+)
+
+// LocateOptions tunes the plate localizer. The zero value of every field selects its default.
+type LocateOptions struct {
+	// WorkWidth is the width in pixels of the downscaled grey image of the coarse pass
+	// (default 640). Frames narrower than this are not upscaled.
+	WorkWidth int
+	// MinPlateWidth is the narrowest plate to look for, in frame pixels (default 50).
+	MinPlateWidth int
+	// MaxCandidates caps the verified candidates returned per frame, best first (default 6).
+	MaxCandidates int
+	// MinChars is how many character-like blobs in a row make a candidate (default 3).
+	MinChars int
+}
+
+func (o LocateOptions) withDefaults() LocateOptions {
+	if o.WorkWidth <= 0 {
+		o.WorkWidth = 640
+	}
+	if o.MinPlateWidth <= 0 {
+		o.MinPlateWidth = 50
+	}
+	if o.MaxCandidates <= 0 {
+		o.MaxCandidates = 6
+	}
+	if o.MinChars <= 0 {
+		o.MinChars = 3
+	}
+	return o
+}
+
+// PlateCandidate is a region of a frame that looks like a plate: a row of character-like blobs.
+type PlateCandidate struct {
+	// Box is the estimated whole plate, axis-aligned, in frame pixels.
+	Box image.Rectangle
+	// Band is the bounding box of the character row in frame pixels.
+	Band image.Rectangle
+	// Center is the centre of the character row, in frame pixels.
+	CenterX, CenterY float64
+	// Angle is the tilt of the character row in degrees (positive: clockwise in image coordinates).
+	Angle float64
+	// CharHeight is the median height of the characters in frame pixels.
+	CharHeight float64
+	// TextWidth is the length of the character row along its baseline in frame pixels.
+	TextWidth float64
+	// Chars is the number of character-like blobs in the row.
+	Chars int
+	// Dark is true for dark characters on a light plate.
+	Dark bool
+	// Score ranks candidates; higher is more plate-like.
+	Score float64
+}
+
+// Locator finds plate candidates in grey frames. It owns its scratch Mats: one Locator per
+// worker goroutine, not safe for concurrent use. Close it when done.
+type Locator struct {
+	opt LocateOptions
+
+	small, grad, tmp16, mask, labels, stats, centroids gocv.Mat
+	roi, roiBin, roiLines                              gocv.Mat
+	closeK, openK, lineK                               gocv.Mat
+
+	coarse []coarseRegion
+	blobs  []blob
+	chain  []int
+	best   []int
+	cands  []PlateCandidate
+}
+
+// NewLocator allocates a Locator's scratch buffers.
+func NewLocator(opt LocateOptions) *Locator {
+	opt = opt.withDefaults()
+	return &Locator{
+		opt:       opt,
+		small:     gocv.NewMat(),
+		grad:      gocv.NewMat(),
+		tmp16:     gocv.NewMat(),
+		mask:      gocv.NewMat(),
+		labels:    gocv.NewMat(),
+		stats:     gocv.NewMat(),
+		centroids: gocv.NewMat(),
+		roi:       gocv.NewMat(),
+		roiBin:    gocv.NewMat(),
+		roiLines:  gocv.NewMat(),
+		lineK:     gocv.GetStructuringElement(gocv.MorphRect, image.Pt(roiHeight*2/5, 1)),
+		closeK:    gocv.GetStructuringElement(gocv.MorphRect, image.Pt(13, 3)),
+		openK:     gocv.GetStructuringElement(gocv.MorphRect, image.Pt(3, 3)),
+	}
+}
+
+// Close frees the scratch Mats.
+func (l *Locator) Close() error {
+	for _, m := range []*gocv.Mat{&l.small, &l.grad, &l.tmp16, &l.mask, &l.labels, &l.stats,
+		&l.centroids, &l.roi, &l.roiBin, &l.roiLines, &l.closeK, &l.openK, &l.lineK} {
+		m.Close()
+	}
+	return nil
+}
+
+// Locate returns plate candidates found in grey (8-bit, one channel), best first. The returned
+// slice is reused by the next call.
+func (l *Locator) Locate(grey gocv.Mat) []PlateCandidate {
+	l.cands = l.cands[:0]
+	w, h := grey.Cols(), grey.Rows()
+	if w < 16 || h < 16 {
+		return l.cands
+	}
+	scale := 1.0
+	if w > l.opt.WorkWidth {
+		scale = float64(l.opt.WorkWidth) / float64(w)
+	}
+	l.coarse = l.coarse[:0]
+	sw, sh := int(math.Round(float64(w)*scale)), int(math.Round(float64(h)*scale))
+	if scale < 1 {
+		gocv.Resize(grey, &l.small, image.Pt(sw, sh), 0, 0, gocv.InterpolationArea)
+	} else {
+		grey.CopyTo(&l.small)
+	}
+	l.coarsePass(scale, w, h)
+	// A second, coarser pass finds the large plates whose character gaps the close kernel
+	// cannot bridge at the first scale.
+	if sw >= 400 {
+		gocv.Resize(l.small, &l.small, image.Pt(sw/2, sh/2), 0, 0, gocv.InterpolationArea)
+		l.coarsePass(scale/2, w, h)
+	}
+	sort.Slice(l.coarse, func(i, j int) bool { return l.coarse[i].score > l.coarse[j].score })
+	verified := 0
+	for i, c := range l.coarse {
+		if verified == maxVerify {
+			break
+		}
+		dup := false
+		for _, d := range l.coarse[:i] {
+			if iou(c.r, d.r) > 0.6 {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			l.verify(grey, c.r)
+			verified++
+		}
+	}
+	l.cands = nmsCandidates(l.cands)
+	if len(l.cands) > l.opt.MaxCandidates {
+		l.cands = l.cands[:l.opt.MaxCandidates]
+	}
+	return l.cands
+}
+
+// maxVerify caps how many coarse regions, densest first, are segmented into characters.
+const maxVerify = 10
+
+// meanU8 is the mean of the 8-bit image pix (stride w) inside r.
+func meanU8(pix []byte, w int, r image.Rectangle) float64 {
+	if r.Empty() || len(pix) < r.Max.Y*w {
+		return 0
+	}
+	sum := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for _, v := range pix[y*w+r.Min.X : y*w+r.Max.X] {
+			sum += int(v)
+		}
+	}
+	return float64(sum) / float64(r.Dx()*r.Dy())
+}
+
+// coarsePass finds regions dense in vertical edges in l.small and appends them, mapped to frame
+// pixels, to l.coarse.
+func (l *Locator) coarsePass(scale float64, w, h int) {
+	gocv.Sobel(l.small, &l.tmp16, gocv.MatTypeCV16S, 1, 0, 3, 1, 0, gocv.BorderDefault)
+	gocv.ConvertScaleAbs(l.tmp16, &l.grad, 1, 0)
+	gocv.Threshold(l.grad, &l.mask, 0, 255, gocv.ThresholdBinary|gocv.ThresholdOtsu)
+	gocv.MorphologyEx(l.mask, &l.mask, gocv.MorphClose, l.closeK)
+	gocv.MorphologyEx(l.mask, &l.mask, gocv.MorphOpen, l.openK)
+	n := gocv.ConnectedComponentsWithStats(l.mask, &l.labels, &l.stats, &l.centroids)
+	st := int32s(&l.stats)
+	gradPix, _ := l.grad.DataPtrUint8()
+	minW := float64(l.opt.MinPlateWidth) * scale * 0.5
+	for i := 1; i < n; i++ {
+		x, y, bw, bh, area := st[i*5], st[i*5+1], st[i*5+2], st[i*5+3], st[i*5+4]
+		if float64(bw) < minW || bh < 4 {
+			continue
+		}
+		ar := float64(bw) / float64(bh)
+		if ar < 1.2 || ar > 12 {
+			continue
+		}
+		if float64(area) < 0.3*float64(bw*bh) {
+			continue
+		}
+		if float64(bw) > 0.6*float64(l.small.Cols()) {
+			continue
+		}
+		r := image.Rect(int(float64(x)/scale), int(float64(y)/scale),
+			int(float64(x+bw)/scale), int(float64(y+bh)/scale))
+		l.coarse = append(l.coarse, coarseRegion{
+			r:     r.Intersect(image.Rect(0, 0, w, h)),
+			score: meanU8(gradPix, l.grad.Cols(), image.Rect(int(x), int(y), int(x+bw), int(y+bh))),
+		})
+	}
+}
+
+// coarseRegion is a region of dense vertical edges found by the coarse pass, in frame pixels.
+type coarseRegion struct {
+	r     image.Rectangle
+	score float64 // mean absolute x-gradient inside the region
+}
+
+type blob struct {
+	x, y, w, h int
+	cx, cy     float64
+}
+
+// roiHeight is the height to which a coarse region is scaled before its characters are
+// segmented; characters then measure about 15-55 pixels.
+const roiHeight = 80
+
+// roiMaxW caps the width of a scaled region.
+const roiMaxW = 480
+
+// verify looks for a row of character-like blobs in and around the coarse region r and
+// appends a candidate for each polarity that has one.
+func (l *Locator) verify(grey gocv.Mat, r image.Rectangle) {
+	fw, fh := grey.Cols(), grey.Rows()
+	padX, padY := r.Dx()/5+4, r.Dy()/2+4
+	rr := image.Rect(r.Min.X-padX, r.Min.Y-padY, r.Max.X+padX, r.Max.Y+padY).Intersect(image.Rect(0, 0, fw, fh))
+	if rr.Dx() < 16 || rr.Dy() < 8 {
+		return
+	}
+	// Scale the region so that its height is roiHeight; a region too wide for roiMaxW at that
+	// scale (often a plate merged with its surroundings) keeps up to twice the height instead,
+	// so its characters stay large enough to segment.
+	k := math.Min(float64(roiHeight)/float64(rr.Dy()), 4)
+	if float64(rr.Dx())*k > roiMaxW {
+		k = math.Min(roiMaxW/float64(rr.Dx()), 2*roiHeight/float64(rr.Dy()))
+	}
+	rw, rh := int(float64(rr.Dx())*k+0.5), int(float64(rr.Dy())*k+0.5)
+	if rw < 16 || rh < 8 {
+		return
+	}
+	sub := grey.Region(rr)
+	interp := gocv.InterpolationLinear
+	if k < 1 {
+		interp = gocv.InterpolationArea
+	}
+	gocv.Resize(sub, &l.roi, image.Pt(rw, rh), 0, 0, interp)
+	sub.Close()
+	block := rh/3 | 1
+	if block < 7 {
+		block = 7
+	}
+	for _, dark := range []bool{true, false} {
+		typ := gocv.ThresholdBinary
+		if dark {
+			typ = gocv.ThresholdBinaryInv
+		}
+		gocv.AdaptiveThreshold(l.roi, &l.roiBin, 255, gocv.AdaptiveThresholdMean, typ, block, 7)
+		// Long horizontal runs are plate borders, frames and bumper edges, never characters:
+		// cut them so that characters touching a border become blobs of their own.
+		gocv.MorphologyEx(l.roiBin, &l.roiLines, gocv.MorphOpen, l.lineK)
+		gocv.Subtract(l.roiBin, l.roiLines, &l.roiBin)
+		c, ok := l.rowOf(rh)
+		if !ok || c.Chars < 5 {
+			// Characters touching a frame or each other merge into one blob; a thinned copy
+			// separates them.
+			gocv.Erode(l.roiBin, &l.roiBin, l.openK)
+			if c2, ok2 := l.rowOf(rh); ok2 && (!ok || c2.Score > c.Score) {
+				c, ok = c2, true
+			}
+		}
+		if !ok {
+			continue
+		}
+		c.Dark = dark
+		// back to frame pixels
+		c.CenterX = float64(rr.Min.X) + c.CenterX/k
+		c.CenterY = float64(rr.Min.Y) + c.CenterY/k
+		c.CharHeight /= k
+		c.TextWidth /= k
+		c.Band = image.Rect(rr.Min.X+int(float64(c.Band.Min.X)/k), rr.Min.Y+int(float64(c.Band.Min.Y)/k),
+			rr.Min.X+int(float64(c.Band.Max.X)/k+0.5), rr.Min.Y+int(float64(c.Band.Max.Y)/k+0.5))
+		if c.TextWidth < float64(l.opt.MinPlateWidth)*0.5 {
+			continue
+		}
+		c.Box = plateBox(c, fw, fh)
+		l.cands = append(l.cands, c)
+	}
+}
+
+// rowOf segments l.roiBin (white = ink) into blobs and returns the longest row of character-like
+// blobs, in ROI pixels.
+func (l *Locator) rowOf(rh int) (PlateCandidate, bool) {
+	n := gocv.ConnectedComponentsWithStats(l.roiBin, &l.labels, &l.stats, &l.centroids)
+	st := int32s(&l.stats)
+	l.blobs = l.blobs[:0]
+	minH, maxH := rh/12, int(0.9*float64(rh))
+	if minH < 8 {
+		minH = 8
+	}
+	for i := 1; i < n; i++ {
+		x, y, bw, bh, area := int(st[i*5]), int(st[i*5+1]), int(st[i*5+2]), int(st[i*5+3]), int(st[i*5+4])
+		if bh < minH || bh > maxH {
+			continue
+		}
+		ar := float64(bw) / float64(bh)
+		if ar < 0.08 || ar > 1.1 {
+			continue
+		}
+		fill := float64(area) / float64(bw*bh)
+		if fill < 0.18 || fill > 0.95 {
+			continue
+		}
+		l.blobs = append(l.blobs, blob{x: x, y: y, w: bw, h: bh, cx: float64(x) + float64(bw)/2, cy: float64(y) + float64(bh)/2})
+	}
+	if len(l.blobs) < l.opt.MinChars {
+		return PlateCandidate{}, false
+	}
+	sort.Slice(l.blobs, func(i, j int) bool { return l.blobs[i].x < l.blobs[j].x })
+	l.best = l.best[:0]
+	bestScore := 0.0
+	// Grow a chain from every blob: the next member is the nearest blob to the right with a
+	// similar height, roughly on the same line, within one and a half heights.
+	for s := range l.blobs {
+		l.chain = append(l.chain[:0], s)
+		cur := s
+		for {
+			c := l.blobs[cur]
+			next, nextGap := -1, math.MaxFloat64
+			for j := cur + 1; j < len(l.blobs); j++ {
+				b := l.blobs[j]
+				gap := float64(b.x - (c.x + c.w))
+				if gap > 1.5*float64(c.h) {
+					break
+				}
+				if gap < -0.3*float64(c.w) {
+					continue
+				}
+				hr := float64(b.h) / float64(c.h)
+				if hr < 0.75 || hr > 1.33 {
+					continue
+				}
+				if math.Abs(b.cy-c.cy) > 0.35*float64(c.h) {
+					continue
+				}
+				if gap < nextGap {
+					next, nextGap = j, gap
+				}
+			}
+			if next < 0 {
+				break
+			}
+			l.chain = append(l.chain, next)
+			cur = next
+		}
+		if len(l.chain) < l.opt.MinChars || len(l.chain) > 10 {
+			continue
+		}
+		score := float64(len(l.chain))
+		if len(l.chain) >= 5 && len(l.chain) <= 8 {
+			score += 1.5
+		}
+		if score > bestScore {
+			bestScore = score
+			l.best = append(l.best[:0], l.chain...)
+		}
+	}
+	if len(l.best) == 0 {
+		return PlateCandidate{}, false
+	}
+	return l.describe(l.best, bestScore), true
+}
+
+// describe summarises a row of blobs: centre, tilt (least squares through the blob centres),
+// median character height, extent.
+func (l *Locator) describe(idx []int, score float64) PlateCandidate {
+	var sx, sy, sxx, sxy float64
+	hs := make([]int, 0, 12)
+	band := image.Rectangle{}
+	for i, k := range idx {
+		b := l.blobs[k]
+		sx += b.cx
+		sy += b.cy
+		sxx += b.cx * b.cx
+		sxy += b.cx * b.cy
+		hs = append(hs, b.h)
+		r := image.Rect(b.x, b.y, b.x+b.w, b.y+b.h)
+		if i == 0 {
+			band = r
+		} else {
+			band = band.Union(r)
+		}
+	}
+	n := float64(len(idx))
+	slope := 0.0
+	if d := n*sxx - sx*sx; d > 1e-6 {
+		slope = (n*sxy - sx*sy) / d
+	}
+	sort.Ints(hs)
+	first, last := l.blobs[idx[0]], l.blobs[idx[len(idx)-1]]
+	width := float64(last.x+last.w-first.x) * math.Sqrt(1+slope*slope)
+	return PlateCandidate{
+		Band:       band,
+		CenterX:    (float64(first.x) + float64(last.x+last.w)) / 2,
+		CenterY:    sy/n + slope*((float64(first.x)+float64(last.x+last.w))/2-sx/n),
+		Angle:      math.Atan(slope) * 180 / math.Pi,
+		CharHeight: float64(hs[len(hs)/2]),
+		TextWidth:  width,
+		Chars:      len(idx),
+		Score:      score,
+	}
+}
+
+// plateBox estimates the whole plate from its character row: US and Mexican plates are about
+// twice as wide as high, with the characters about half the plate's height.
+func plateBox(c PlateCandidate, fw, fh int) image.Rectangle {
+	pw := math.Max(c.TextWidth*1.25, c.CharHeight*3.6)
+	ph := pw / 2
+	cx, cy := c.CenterX, c.CenterY-0.05*ph
+	return image.Rect(int(cx-pw/2), int(cy-ph/2), int(cx+pw/2+0.5), int(cy+ph/2+0.5)).Intersect(image.Rect(0, 0, fw, fh))
+}
+
+// nmsCandidates sorts by score and drops candidates whose character rows overlap a better one.
+func nmsCandidates(c []PlateCandidate) []PlateCandidate {
+	sort.SliceStable(c, func(i, j int) bool { return c[i].Score > c[j].Score })
+	out := c[:0]
+	for _, x := range c {
+		keep := true
+		for _, y := range out {
+			if iou(x.Band, y.Band) > 0.3 || x.Band.In(y.Box) && y.Chars >= x.Chars {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func iou(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	if in.Empty() {
+		return 0
+	}
+	ia := float64(in.Dx() * in.Dy())
+	return ia / (float64(a.Dx()*a.Dy()+b.Dx()*b.Dy()) - ia)
+}
+
+// int32s views a CV_32S Mat's data as int32 values. The view is valid until the Mat changes.
+func int32s(m *gocv.Mat) []int32 {
+	b, err := m.DataPtrUint8()
+	if err != nil || len(b) < 4 {
+		return nil
+	}
+	return unsafe.Slice((*int32)(unsafe.Pointer(&b[0])), len(b)/4)
+}
