@@ -67,7 +67,8 @@ type FakeClient struct {
 	// ConnectErr, when set, is called on each Connect; a non-nil result
 	// fails the connection.
 	ConnectErr func() error
-	// HoldAcks leaves publish tokens pending until Ack or Drop.
+	// HoldAcks leaves the tokens of non-retained QoS 1 publishes (reads)
+	// pending until Ack or Drop. Set it before use or with SetHoldAcks.
 	HoldAcks bool
 
 	mu        sync.Mutex
@@ -131,7 +132,7 @@ func (f *FakeClient) Publish(topic string, qos byte, retained bool, payload []by
 		return t
 	}
 	f.published = append(f.published, Published{topic, qos, retained, append([]byte(nil), payload...), t})
-	if !f.HoldAcks || qos == 0 {
+	if !f.HoldAcks || qos == 0 || retained {
 		t.Complete(nil)
 	}
 	return t
@@ -169,6 +170,13 @@ func (f *FakeClient) Published(topic string) []Published {
 		}
 	}
 	return out
+}
+
+// SetHoldAcks changes HoldAcks safely while the client is in use.
+func (f *FakeClient) SetHoldAcks(hold bool) {
+	f.mu.Lock()
+	f.HoldAcks = hold
+	f.mu.Unlock()
 }
 
 // Ack completes every pending publish token successfully.
