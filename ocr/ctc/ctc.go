@@ -1,0 +1,271 @@
+package ctc
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Probs holds per-step class probabilities, row-major: P[t*Classes+c].
+type Probs struct {
+	Steps, Classes int
+	P              []float32
+}
+
+// ErrShape reports inconsistent sizes.
+var ErrShape = errors.New("ctc: inconsistent shape")
+
+func (p Probs) check(alphabet string) error {
+	if p.Steps <= 0 || p.Classes < 2 || len(p.P) != p.Steps*p.Classes {
+		return fmt.Errorf("%w: %d steps x %d classes, %d values", ErrShape, p.Steps, p.Classes, len(p.P))
+	}
+	if len(alphabet) != p.Classes-1 {
+		return fmt.Errorf("%w: alphabet of %d for %d classes", ErrShape, len(alphabet), p.Classes)
+	}
+	return nil
+}
+
+// Softmax converts raw logits laid out class-major (C x T, as a conv network
+// emits N x C x 1 x T) into step-major probabilities in dst, which it grows as
+// needed and returns.
+func Softmax(logits []float32, classes, steps int, dst Probs) (Probs, error) {
+	if classes < 2 || steps <= 0 || len(logits) != classes*steps {
+		return dst, fmt.Errorf("%w: %d logits for %d classes x %d steps", ErrShape, len(logits), classes, steps)
+	}
+	dst.Steps, dst.Classes = steps, classes
+	if cap(dst.P) < classes*steps {
+		dst.P = make([]float32, classes*steps)
+	}
+	dst.P = dst.P[:classes*steps]
+	for t := range steps {
+		m := float32(math.Inf(-1))
+		for c := range classes {
+			m = max(m, logits[c*steps+t])
+		}
+		var sum float64
+		row := dst.P[t*classes : (t+1)*classes]
+		for c := range classes {
+			e := math.Exp(float64(logits[c*steps+t] - m))
+			row[c] = float32(e)
+			sum += e
+		}
+		inv := float32(1 / sum)
+		for c := range row {
+			row[c] *= inv
+		}
+	}
+	return dst, nil
+}
+
+// Reading is a decoded text.
+type Reading struct {
+	Text string
+	// Confidence is the probability the model gives the text (summed over
+	// alignments for Beam, the best path's for Greedy), in 0..1.
+	Confidence float32
+	// CharConf holds one confidence per character of Text.
+	CharConf []float32
+}
+
+// Greedy decodes the most likely class at each step.
+func Greedy(p Probs, alphabet string) (Reading, error) {
+	if err := p.check(alphabet); err != nil {
+		return Reading{}, err
+	}
+	var sb strings.Builder
+	var conf []float32
+	pathP := 1.0
+	prev := 0
+	for t := range p.Steps {
+		row := p.P[t*p.Classes : (t+1)*p.Classes]
+		best := 0
+		for c := 1; c < len(row); c++ {
+			if row[c] > row[best] {
+				best = c
+			}
+		}
+		pathP *= float64(row[best])
+		switch {
+		case best == 0:
+		case best != prev:
+			sb.WriteByte(alphabet[best-1])
+			conf = append(conf, row[best])
+		default: // same character continues: keep its best step
+			conf[len(conf)-1] = max(conf[len(conf)-1], row[best])
+		}
+		prev = best
+	}
+	return Reading{Text: sb.String(), Confidence: float32(pathP), CharConf: conf}, nil
+}
+
+// Candidate is one text of a beam search with its probability.
+type Candidate struct {
+	Text       string
+	Confidence float32
+}
+
+// minClassProb skips classes that cannot change the ranking; it keeps the
+// beam search fast on peaked outputs.
+const minClassProb = 1e-4
+
+type beamEntry struct {
+	pb, pnb float64 // ending in blank, ending in the last character
+}
+
+// Beam runs a CTC prefix beam search of the given width and returns up to
+// topN texts, most probable first. The empty text is returned only when it
+// ranks among the topN.
+func Beam(p Probs, alphabet string, width, topN int) ([]Candidate, error) {
+	if err := p.check(alphabet); err != nil {
+		return nil, err
+	}
+	if width < 1 || topN < 1 {
+		return nil, fmt.Errorf("ctc: beam width %d and topN %d must be positive", width, topN)
+	}
+	beams := map[string]beamEntry{"": {pb: 1}}
+	keys := []string{""}
+	for t := range p.Steps {
+		row := p.P[t*p.Classes : (t+1)*p.Classes]
+		next := make(map[string]beamEntry, 2*len(beams))
+		for _, prefix := range keys {
+			e := beams[prefix]
+			tot := e.pb + e.pnb
+			// blank
+			n := next[prefix]
+			n.pb += tot * float64(row[0])
+			next[prefix] = n
+			for c := 1; c < len(row); c++ {
+				pc := float64(row[c])
+				if pc < minClassProb {
+					continue
+				}
+				ch := alphabet[c-1]
+				ext := prefix + string(ch)
+				if len(prefix) > 0 && prefix[len(prefix)-1] == ch {
+					// repeat without a blank collapses; after a blank it extends
+					n := next[prefix]
+					n.pnb += e.pnb * pc
+					next[prefix] = n
+					x := next[ext]
+					x.pnb += e.pb * pc
+					next[ext] = x
+				} else {
+					x := next[ext]
+					x.pnb += tot * pc
+					next[ext] = x
+				}
+			}
+		}
+		keys = keys[:0]
+		for k := range next {
+			keys = append(keys, k)
+		}
+		sortBeams(keys, next)
+		if len(keys) > width {
+			keys = keys[:width]
+		}
+		beams = next
+	}
+	out := make([]Candidate, 0, min(topN, len(keys)))
+	for _, k := range keys[:min(topN, len(keys))] {
+		e := beams[k]
+		out = append(out, Candidate{Text: k, Confidence: float32(e.pb + e.pnb)})
+	}
+	return out, nil
+}
+
+// sortBeams orders prefixes by probability, then by text for determinism.
+func sortBeams(keys []string, m map[string]beamEntry) {
+	slices.SortFunc(keys, func(a, b string) int {
+		pa, pb := m[a].pb+m[a].pnb, m[b].pb+m[b].pnb
+		switch {
+		case pa > pb:
+			return -1
+		case pa < pb:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+}
+
+// Align returns per-character confidences of text: the probability of each
+// character at the step where the best (Viterbi) alignment of text emits it
+// most strongly. It returns an error when text has characters outside the
+// alphabet or cannot fit in the steps.
+func Align(p Probs, alphabet, text string) ([]float32, error) {
+	if err := p.check(alphabet); err != nil {
+		return nil, err
+	}
+	if len(text) == 0 {
+		return nil, nil
+	}
+	lab := make([]int, len(text))
+	need := len(text)
+	for i := range text {
+		k := strings.IndexByte(alphabet, text[i])
+		if k < 0 {
+			return nil, fmt.Errorf("ctc: align: character %d not in the alphabet", i)
+		}
+		lab[i] = k + 1
+		if i > 0 && text[i] == text[i-1] {
+			need++ // a blank must separate repeats
+		}
+	}
+	if need > p.Steps {
+		return nil, fmt.Errorf("ctc: align: text of %d characters needs %d steps, have %d", len(text), need, p.Steps)
+	}
+	// Extended labels: blank, l1, blank, l2, ..., blank.
+	S := 2*len(lab) + 1
+	ext := make([]int, S)
+	for i, l := range lab {
+		ext[2*i+1] = l
+	}
+	logp := func(t, c int) float64 { return math.Log(math.Max(float64(p.P[t*p.Classes+c]), 1e-30)) }
+	negInf := math.Inf(-1)
+	score := make([]float64, S)
+	back := make([][]int8, p.Steps) // 0: same state, 1: from s-1, 2: from s-2
+	for s := range score {
+		score[s] = negInf
+	}
+	score[0] = logp(0, ext[0])
+	if S > 1 {
+		score[1] = logp(0, ext[1])
+	}
+	back[0] = make([]int8, S)
+	prev := make([]float64, S)
+	for t := 1; t < p.Steps; t++ {
+		copy(prev, score)
+		back[t] = make([]int8, S)
+		for s := range S {
+			best, from := prev[s], int8(0)
+			if s >= 1 && prev[s-1] > best {
+				best, from = prev[s-1], 1
+			}
+			if s >= 2 && ext[s] != 0 && ext[s] != ext[s-2] && prev[s-2] > best {
+				best, from = prev[s-2], 2
+			}
+			score[s] = best + logp(t, ext[s])
+			back[t][s] = from
+		}
+	}
+	s := S - 1
+	if S > 1 && score[S-2] > score[S-1] {
+		s = S - 2
+	}
+	if math.IsInf(score[s], -1) {
+		return nil, fmt.Errorf("ctc: align: no alignment")
+	}
+	conf := make([]float32, len(lab))
+	for t := p.Steps - 1; t >= 0; t-- {
+		if ext[s] != 0 {
+			i := (s - 1) / 2
+			conf[i] = max(conf[i], p.P[t*p.Classes+ext[s]])
+		}
+		if t > 0 {
+			s -= int(back[t][s])
+		}
+	}
+	return conf, nil
+}
