@@ -420,13 +420,9 @@ func (l *Locator) describe(idx []int, score float64) PlateCandidate {
 	}
 }
 
-// plateBox estimates the whole plate from its character row: US and Mexican plates are about
-// twice as wide as high, with the characters about half the plate's height.
+// plateBox is the bounding box of the plate around a character row, clipped to the frame.
 func plateBox(c PlateCandidate, fw, fh int) image.Rectangle {
-	pw := math.Max(c.TextWidth*1.25, c.CharHeight*3.6)
-	ph := pw / 2
-	cx, cy := c.CenterX, c.CenterY-0.05*ph
-	return image.Rect(int(cx-pw/2), int(cy-ph/2), int(cx+pw/2+0.5), int(cy+ph/2+0.5)).Intersect(image.Rect(0, 0, fw, fh))
+	return c.PlateRegion().Bounds().Intersect(image.Rect(0, 0, fw, fh))
 }
 
 // nmsCandidates sorts by score and drops candidates whose character rows overlap a better one.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"testing"
+	"time"
 )
 
 func TestRenderSceneGroundTruth(t *testing.T) {
@@ -86,5 +87,39 @@ func BenchmarkRenderScene720p(b *testing.B) {
 	opt := SceneOptions{GoFontsOnly: true, Vehicles: []Vehicle{{X: 640, Y: 400, PlateWidth: 140, PlateSeed: 1}}}
 	for b.Loop() {
 		RenderScene(1, opt)
+	}
+}
+
+func TestLane(t *testing.T) {
+	l := NewLane(5, LaneOptions{Width: 640, Height: 360, FPS: 10, Vehicles: 3, Park: 2 * time.Second, GoFontsOnly: true})
+	p := l.Passes()
+	if len(p) != 3 {
+		t.Fatalf("Passes() = %d; want 3", len(p))
+	}
+	for i := 1; i < len(p); i++ {
+		if p[i].Enter <= p[i-1].Leave {
+			t.Errorf("pass %d enters at %v before pass %d leaves at %v", i, p[i].Enter, i-1, p[i-1].Leave)
+		}
+	}
+	if d := p[2].Leave - p[2].Enter; d != 4500*time.Millisecond {
+		t.Errorf("parked pass lasts %v; want 4.5s", d)
+	}
+	if n := l.Frames(); n != int((p[2].Leave + 500*time.Millisecond).Seconds()*10) {
+		t.Errorf("Frames() = %d", n)
+	}
+	seen := map[string]int{}
+	for i := 0; i < l.Frames(); i += 3 {
+		s := l.Frame(i)
+		for _, sp := range s.Plates {
+			seen[sp.Text]++
+			if !sp.Box.In(s.Image.Rect) {
+				t.Errorf("frame %d: plate box %v outside the frame", i, sp.Box)
+			}
+		}
+	}
+	for _, x := range p {
+		if seen[x.Text] == 0 {
+			t.Errorf("plate %q never shown", x.Text)
+		}
 	}
 }
