@@ -104,7 +104,7 @@ func TestLane(t *testing.T) {
 	if d := p[2].Leave - p[2].Enter; d != 4500*time.Millisecond {
 		t.Errorf("parked pass lasts %v; want 4.5s", d)
 	}
-	if n := l.Frames(); n != int((p[2].Leave + 500*time.Millisecond).Seconds()*10) {
+	if n := l.Frames(); n != int((p[2].Leave+500*time.Millisecond).Seconds()*10) {
 		t.Errorf("Frames() = %d", n)
 	}
 	seen := map[string]int{}
