@@ -49,7 +49,7 @@ type State struct {
 	FPSIn float64 `json:"fps_in"`
 	// Frames counts frames delivered to the queue; Corrupt the frames skipped as
 	// unusable; Dropped the frames the queue dropped (oldest first) because the
-	// consumer fell behind; Reconnects the reopen attempts.
+	// consumer fell behind; Reconnects the reopen attempts after a failure.
 	Frames     uint64 `json:"frames"`
 	Corrupt    uint64 `json:"corrupt"`
 	Dropped    uint64 `json:"dropped"`
@@ -226,7 +226,6 @@ func (c *Camera) Run(ctx context.Context, out *Queue) error {
 					return err
 				}
 				c.setErr(err)
-				c.reconnects.Add(1)
 				if !c.wait(ctx, &backoff, log) {
 					c.setStatus(StatusStopped)
 					return nil
@@ -258,7 +257,6 @@ func (c *Camera) Run(ctx context.Context, out *Queue) error {
 			return err
 		}
 		c.setErr(err)
-		c.reconnects.Add(1)
 		if !c.wait(ctx, &backoff, log) {
 			c.setStatus(StatusStopped)
 			return nil
@@ -270,6 +268,7 @@ func (c *Camera) Run(ctx context.Context, out *Queue) error {
 // It returns false when ctx ended first.
 func (c *Camera) wait(ctx context.Context, backoff *time.Duration, log *slog.Logger) bool {
 	d := *backoff
+	c.reconnects.Add(1)
 	c.mu.Lock()
 	c.setStatusLocked(StatusReconnecting)
 	c.retryIn = d

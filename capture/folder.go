@@ -69,10 +69,26 @@ func (s *folderSource) read(ctx context.Context) (*Frame, error) {
 	if s.out == FormatBGR {
 		flag = gocv.IMReadColor
 	}
-	m := gocv.IMRead(s.files[i], flag)
+	name := filepath.Base(s.files[i])
+	b, err := os.ReadFile(s.files[i])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptFrame, name, err)
+	}
+	if ext := strings.ToLower(filepath.Ext(name)); ext == ".jpg" || ext == ".jpeg" {
+		if _, err := ParseJPEG(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%w: %s: empty file", ErrCorruptFrame, name)
+	}
+	m, err := gocv.IMDecode(b, flag)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptFrame, name, err)
+	}
 	defer m.Close()
 	if m.Empty() {
-		return nil, fmt.Errorf("%w: %s: unreadable image", ErrCorruptFrame, filepath.Base(s.files[i]))
+		return nil, fmt.Errorf("%w: %s: unreadable image", ErrCorruptFrame, name)
 	}
 	f, err := frameFromMat(s.pool, m, s.out)
 	if err != nil {
