@@ -92,8 +92,14 @@ func (cv *canvas) fillEllipse(cx, cy, rx, ry float64, c rgb, a float32) {
 
 // strokeRect draws the outline of a rectangle with rounded corners.
 func (cv *canvas) strokeRect(x0, y0, x1, y1, width, radius float64, c rgb, a float32) {
+	inner := width + radius + 2
 	for y := max(0, int(y0-1)); y < min(cv.h, int(y1+2)); y++ {
+		innerRow := float64(y) > y0+inner && float64(y) < y1-inner
 		for x := max(0, int(x0-1)); x < min(cv.w, int(x1+2)); x++ {
+			if innerRow && float64(x) > x0+inner && float64(x) < x1-inner {
+				x = int(x1 - inner)
+				continue
+			}
 			d := roundRectDist(float64(x)+0.5, float64(y)+0.5, x0, y0, x1, y1, radius)
 			// d < 0 inside; the stroke is the band -width < d < 0.
 			cov := clamp01(0.5-d) - clamp01(0.5-d-width)
@@ -159,11 +165,17 @@ func clamp01(v float64) float64 { return math.Max(0, math.Min(1, v)) }
 // mask is a float coverage layer the size of a canvas, used to draw text that
 // is then thickened or thinned before it is composited.
 type mask struct {
-	w, h int
-	a    []float32
+	w, h  int
+	a     []float32
+	dirty image.Rectangle // where a may be non-zero
 }
 
 func newMask(w, h int) *mask { return &mask{w: w, h: h, a: make([]float32, w*h)} }
+
+// touch records that r may hold coverage.
+func (m *mask) touch(r image.Rectangle) {
+	m.dirty = m.dirty.Union(r.Intersect(image.Rect(0, 0, m.w, m.h)))
+}
 
 // drawGlyph scales glyph g by (sx, sy) with its pen position at (px, py) and
 // adds it to the mask. It returns the box the glyph covers.
@@ -184,6 +196,8 @@ func (m *mask) drawGlyph(g glyph, px, py, sx, sy float64) image.Rectangle {
 		ss = 4
 	}
 	inv := 1 / float32(ss*ss)
+	box := image.Rect(int(math.Floor(x0)), int(math.Floor(y0)), int(math.Ceil(x1)), int(math.Ceil(y1)))
+	m.touch(box)
 	for y := max(0, int(y0)); y < min(m.h, int(math.Ceil(y1))); y++ {
 		for x := max(0, int(x0)); x < min(m.w, int(math.Ceil(x1))); x++ {
 			var acc float32
@@ -198,7 +212,7 @@ func (m *mask) drawGlyph(g glyph, px, py, sx, sy float64) image.Rectangle {
 			m.a[k] = min(1, m.a[k]+acc*inv)
 		}
 	}
-	return image.Rect(int(math.Floor(x0)), int(math.Floor(y0)), int(math.Ceil(x1)), int(math.Ceil(y1)))
+	return box
 }
 
 func sampleAlpha(a *image.Alpha, u, v float64) float32 {
@@ -222,8 +236,10 @@ func (m *mask) morph(n int) {
 	}
 	tmp := make([]float32, len(m.a))
 	for range absInt(n) {
-		for y := 0; y < m.h; y++ {
-			for x := 0; x < m.w; x++ {
+		r := m.dirty.Inset(-1).Intersect(image.Rect(0, 0, m.w, m.h))
+		m.dirty = r
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
 				v := m.a[y*m.w+x]
 				for dy := -1; dy <= 1; dy++ {
 					yy := y + dy
@@ -263,9 +279,24 @@ func absInt(v int) int {
 
 // paint composites colour c through the mask onto the canvas.
 func (cv *canvas) paint(m *mask, c rgb, a float32) {
-	for i, v := range m.a {
-		if v > 0 {
-			cv.blend(i%m.w, i/m.w, c, v*a)
+	r := m.dirty
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if v := m.a[y*m.w+x]; v > 0 {
+				cv.blend(x, y, c, v*a)
+			}
+		}
+	}
+}
+
+// paintShifted composites colour c through the mask moved by (dx, dy).
+func (cv *canvas) paintShifted(m *mask, dx, dy int, c rgb, a float32) {
+	r := m.dirty
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if v := m.a[y*m.w+x]; v > 0 {
+				cv.blend(x+dx, y+dy, c, v*a)
+			}
 		}
 	}
 }

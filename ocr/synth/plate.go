@@ -215,6 +215,15 @@ func RenderPlate(seed int64, opt Options) Plate {
 	if !opt.Plain {
 		drawExtras(cv, rng, fs, ink, capH, yc)
 	}
+	if !opt.Plain && rng.Float64() < 0.35 {
+		// Embossed characters: a shade or highlight offset from the ink.
+		shade := hsv(0, 0, uniform(rng, 0, 0.35))
+		if rng.Float64() < 0.4 {
+			shade = hsv(0, 0, uniform(rng, 0.8, 1))
+		}
+		d := math.Max(1, uniform(rng, 0.5, 2.5)*unit)
+		cv.paintShifted(m, int(math.Round(d*uniform(rng, -1, 1))), int(math.Round(d)), shade, float32(uniform(rng, 0.4, 0.9)))
+	}
 	cv.paint(m, ink, 1)
 	if !opt.Plain {
 		drawFrame(cv, rng, fs)
@@ -266,6 +275,7 @@ func textHasDash(text string, gi int) bool {
 }
 
 func (m *mask) fillRect(x0, y0, x1, y1 float64) {
+	m.touch(image.Rect(int(x0), int(y0), int(math.Ceil(x1)), int(math.Ceil(y1))))
 	for y := max(0, int(y0)); y < min(m.h, int(math.Ceil(y1))); y++ {
 		cy := coverage1(float64(y), y0, y1)
 		for x := max(0, int(x0)); x < min(m.w, int(math.Ceil(x1))); x++ {

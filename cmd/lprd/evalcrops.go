@@ -1,0 +1,27 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/lprd/lprd/ocr"
+)
+
+// evalCrops runs the recognizer on every image of dir (each image is one
+// plate crop) and writes the predictions to out in the format of
+// ../shared/tools/score-plates.
+func evalCrops(dir, out string) error {
+	f, err := os.Create(out)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	st, err := ocr.EvalCrops(dir, f)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("eval: %w", cerr)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "eval: %d crops, %d read, median %.2f ms per plate\n", st.Images, st.Read, st.MedianMs)
+	return nil
+}

@@ -1,0 +1,5 @@
+package models
+
+// RecognizerONNX returns the embedded recognizer network in ONNX format. The
+// slice is shared: do not modify it.
+func RecognizerONNX() []byte { return nil }

@@ -1,0 +1,184 @@
+package ocr
+
+import (
+	"errors"
+	"fmt"
+
+	"gocv.io/x/gocv"
+
+	"github.com/lprd/lprd/ocr/ctc"
+	"github.com/lprd/lprd/ocr/models"
+)
+
+// Reading is what the recognizer read on one plate crop.
+type Reading struct {
+	// Text is the best reading (characters 0-9 and A-Z, no separators);
+	// empty when nothing was read.
+	Text string
+	// Confidence is the model's probability of Text, in 0..1.
+	Confidence float32
+	// CharConf holds one confidence per character of Text.
+	CharConf []float32
+	// Candidates are the most probable texts, best first; Candidates[0] is
+	// Text when Text is not empty.
+	Candidates []Candidate
+}
+
+// Candidate is an alternative reading.
+type Candidate struct {
+	Text       string
+	Confidence float32
+}
+
+// RecognizerOptions tune decoding; the zero value gives the defaults.
+type RecognizerOptions struct {
+	// BeamWidth of the CTC prefix beam search; 0 means 8.
+	BeamWidth int
+	// TopN is the number of candidates returned; 0 means 5.
+	TopN int
+}
+
+// Errors for crops the recognizer refuses. They are returned instead of
+// letting OpenCV throw, which would abort the process.
+var (
+	ErrEmptyCrop = errors.New("ocr: recognizer: empty crop")
+	ErrCropSize  = errors.New("ocr: recognizer: crop size out of range")
+)
+
+// Crop size limits accepted by Read.
+const (
+	MinCropWidth, MinCropHeight = 8, 4
+	MaxCropWidth, MaxCropHeight = 4096, 4096
+)
+
+// Recognizer reads plate crops with the embedded network. It owns a DNN net
+// and scratch Mats: use one per worker goroutine (it is not safe for
+// concurrent use) and Close it when done.
+type Recognizer struct {
+	opt                RecognizerOptions
+	net                gocv.Net
+	grey, small, input gocv.Mat
+	blob               []float32 // aliases input's data
+	probs              ctc.Probs
+}
+
+// NewRecognizer loads the embedded model with default options.
+func NewRecognizer() (*Recognizer, error) {
+	return NewRecognizerWithOptions(RecognizerOptions{})
+}
+
+// NewRecognizerWithOptions loads the embedded model.
+func NewRecognizerWithOptions(opt RecognizerOptions) (*Recognizer, error) {
+	if opt.BeamWidth <= 0 {
+		opt.BeamWidth = 8
+	}
+	if opt.TopN <= 0 {
+		opt.TopN = 5
+	}
+	model := models.RecognizerONNX()
+	if len(model) == 0 {
+		return nil, errors.New("ocr: recognizer: no embedded model (run scripts/train-ocr)")
+	}
+	net, err := gocv.ReadNetFromONNXBytes(model)
+	if err != nil {
+		return nil, fmt.Errorf("ocr: recognizer: load embedded model: %w", err)
+	}
+	if net.Empty() {
+		net.Close()
+		return nil, errors.New("ocr: recognizer: load embedded model: empty network")
+	}
+	r := &Recognizer{
+		opt:   opt,
+		net:   net,
+		grey:  gocv.NewMat(),
+		small: gocv.NewMat(),
+		input: gocv.NewMatWithSizes([]int{1, 1, models.InputHeight, models.InputWidth}, gocv.MatTypeCV32F),
+	}
+	r.blob, err = r.input.DataPtrFloat32()
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("ocr: recognizer: input blob: %w", err)
+	}
+	return r, nil
+}
+
+// Close releases the network and the scratch Mats.
+func (r *Recognizer) Close() error {
+	r.blob = nil
+	r.input.Close()
+	r.small.Close()
+	r.grey.Close()
+	return r.net.Close()
+}
+
+// Read reads one plate crop (8-bit grey, BGR or BGRA, any size within the
+// limits). The whole crop is read: the network was trained on whole plates
+// with banners, slogans and loose margins, and on text bands cut with
+// generous margins.
+func (r *Recognizer) Read(plate gocv.Mat) (Reading, error) {
+	if err := checkCrop(plate); err != nil {
+		return Reading{}, err
+	}
+	if err := models.Prepare(plate, &r.grey, &r.small); err != nil {
+		return Reading{}, fmt.Errorf("ocr: recognizer: %w", err)
+	}
+	return r.readPrepared()
+}
+
+func checkCrop(m gocv.Mat) error {
+	if m.Empty() {
+		return ErrEmptyCrop
+	}
+	if m.Cols() < MinCropWidth || m.Rows() < MinCropHeight || m.Cols() > MaxCropWidth || m.Rows() > MaxCropHeight {
+		return fmt.Errorf("%w: %dx%d, want %dx%d to %dx%d", ErrCropSize, m.Cols(), m.Rows(),
+			MinCropWidth, MinCropHeight, MaxCropWidth, MaxCropHeight)
+	}
+	return nil
+}
+
+// readPrepared runs the network on r.small (the prepared 8-bit input) and
+// decodes the result.
+func (r *Recognizer) readPrepared() (Reading, error) {
+	pix, err := r.small.DataPtrUint8()
+	if err != nil {
+		return Reading{}, fmt.Errorf("ocr: recognizer: prepared crop: %w", err)
+	}
+	models.Normalize(pix, r.blob)
+	r.net.SetInput(r.input, "")
+	out := r.net.Forward("")
+	defer out.Close()
+	logits, err := out.DataPtrFloat32()
+	if err != nil {
+		return Reading{}, fmt.Errorf("ocr: recognizer: output: %w", err)
+	}
+	r.probs, err = ctc.Softmax(logits, models.Classes, models.Steps, r.probs)
+	if err != nil {
+		return Reading{}, fmt.Errorf("ocr: recognizer: output: %w", err)
+	}
+	return decode(r.probs, r.opt.BeamWidth, r.opt.TopN)
+}
+
+// decode turns probabilities into a Reading: the beam's candidates (without
+// the empty text) and per-character confidences of the best.
+func decode(p ctc.Probs, width, topN int) (Reading, error) {
+	cands, err := ctc.Beam(p, models.Alphabet, width, topN+1)
+	if err != nil {
+		return Reading{}, fmt.Errorf("ocr: recognizer: decode: %w", err)
+	}
+	var rd Reading
+	for _, c := range cands {
+		if c.Text == "" || len(rd.Candidates) == topN {
+			continue
+		}
+		rd.Candidates = append(rd.Candidates, Candidate{Text: c.Text, Confidence: c.Confidence})
+	}
+	if len(rd.Candidates) == 0 {
+		return rd, nil
+	}
+	rd.Text, rd.Confidence = rd.Candidates[0].Text, rd.Candidates[0].Confidence
+	rd.CharConf, err = ctc.Align(p, models.Alphabet, rd.Text)
+	if err != nil {
+		return Reading{}, fmt.Errorf("ocr: recognizer: decode: %w", err)
+	}
+	return rd, nil
+}
