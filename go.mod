@@ -6,6 +6,7 @@ require (
 	github.com/blackjack/webcam v0.6.1 // indirect
 	github.com/eclipse/paho.mqtt.golang v1.5.1 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
+	github.com/jonboulle/clockwork v0.5.0 // indirect
 	gocv.io/x/gocv v0.32.0 // indirect
 	golang.org/x/image v0.48.0 // indirect
 	golang.org/x/net v0.44.0 // indirect
