@@ -274,7 +274,7 @@ func (c *Camera) wait(ctx context.Context, backoff *time.Duration, log *slog.Log
 	c.retryIn = d
 	lastErr := c.lastErr
 	c.mu.Unlock()
-	log.Warn("camera lost; reopening", "in", d, "err", lastErr)
+	log.Warn("camera unavailable; reopening", "in", d, "err", lastErr)
 	*backoff = min(2*d, c.opt.BackoffMax)
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -20,7 +20,7 @@ type Negotiated struct {
 	// Buffers is the number of driver buffers granted (V4L2 only).
 	Buffers int
 	// Exposure and Gain are the values set, after clamping to the control's range
-	// (0 when left to the driver).
+	// (0 when left to the driver; see Notes).
 	Exposure time.Duration
 	Gain     int
 	// Notes lists requests the driver could not honour, in words.
@@ -212,7 +212,7 @@ func negotiate(dev Device, opt *Options) (Negotiated, plan, error) {
 // setControls applies exposure and gain where the device offers them. A control that
 // is missing or refused is a note, not an error: the camera still works.
 func setControls(dev Device, opt *Options, n *Negotiated) {
-	if opt.Exposure <= 0 && opt.Gain <= 0 {
+	if opt.Exposure <= 0 && !opt.ManualGain {
 		return
 	}
 	ctrls := dev.Controls()
@@ -238,7 +238,7 @@ func setControls(dev Device, opt *Options, n *Negotiated) {
 			}
 		}
 	}
-	if opt.Gain > 0 {
+	if opt.ManualGain {
 		g, ok := ctrls[CIDGain]
 		if !ok {
 			n.Notes = append(n.Notes, "gain: the device offers no gain control")

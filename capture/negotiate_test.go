@@ -102,7 +102,7 @@ func TestNegotiateRateAndControls(t *testing.T) {
 	dev := uvcCamera()
 	dev.DriverFPS = 15
 	n, err := Negotiate(dev, Options{Camera: "/dev/video0", Format: "mjpeg", Width: 1280, Height: 720, FPS: 30,
-		Buffers: 6, Exposure: 2 * time.Millisecond, Gain: 500})
+		Buffers: 6, Exposure: 2 * time.Millisecond, ManualGain: true, Gain: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestNegotiateMissingControls(t *testing.T) {
 	dev := uvcCamera()
 	dev.Ctrls = nil
 	dev.SetFramerateErr = errors.New("inappropriate ioctl")
-	n, err := Negotiate(dev, Options{Camera: "/dev/video0", FPS: 25, Exposure: time.Millisecond, Gain: 3})
+	n, err := Negotiate(dev, Options{Camera: "/dev/video0", FPS: 25, Exposure: time.Millisecond, ManualGain: true, Gain: 3})
 	if err != nil {
 		t.Fatalf("Negotiate without controls = %v; want success with notes", err)
 	}
@@ -148,7 +148,7 @@ func TestNegotiateMissingControls(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	err := Options{Camera: "", Format: "h264", Width: 641, FPS: -1, Buffers: 99, Exposure: -1, Gain: -2,
+	err := Options{Camera: "", Format: "h264", Width: 641, FPS: -1, Buffers: 99, Exposure: -1, ManualGain: true, Gain: -2,
 		Output: 9, ReplayRate: "slow", BackoffMin: -time.Second}.Validate()
 	if err == nil {
 		t.Fatal("Validate() = nil; want every bad field reported")

@@ -33,8 +33,10 @@ type Options struct {
 	// Exposure is the V4L2 absolute exposure time (set in 100 µs steps, with
 	// auto exposure switched off); 0 leaves the camera's automatic exposure.
 	Exposure time.Duration
-	// Gain is the V4L2 gain in the driver's units; 0 leaves it as it is.
-	Gain int
+	// ManualGain sets the V4L2 gain control to Gain (in the driver's units,
+	// clamped to the control's range); otherwise the driver's gain is kept.
+	ManualGain bool
+	Gain       int
 
 	// Output is the pixel format of the frames delivered; default FormatGrey.
 	Output PixelFormat
@@ -90,8 +92,8 @@ func (o Options) Validate() error {
 	if o.Exposure < 0 || o.Exposure > 10*time.Second {
 		errs = append(errs, fmt.Errorf("camera exposure %v: want 0 (auto) to 10s", o.Exposure))
 	}
-	if o.Gain < 0 {
-		errs = append(errs, fmt.Errorf("camera gain %d: want 0 (leave) or more", o.Gain))
+	if o.ManualGain && o.Gain < 0 {
+		errs = append(errs, fmt.Errorf("camera gain %d: want 0 or more", o.Gain))
 	}
 	if o.Output != 0 && o.Output.Channels() == 0 {
 		errs = append(errs, fmt.Errorf("output format %v: want grey or bgr", o.Output))
