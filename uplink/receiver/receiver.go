@@ -269,6 +269,19 @@ func (d *device) advance(seq, w uint64) {
 	d.high = seq
 }
 
+// Forget undoes the acceptance of rd, so that its redelivery is accepted
+// again: for a read whose output failed.
+func (r *Receiver) Forget(rd Read) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if d := r.devices[rd.DeviceID]; d != nil && d.high-rd.Seq < r.opt.ReplayWindow {
+		i := rd.Seq % r.opt.ReplayWindow
+		d.seen[i/64] &^= 1 << (i % 64)
+	}
+	delete(r.ids, rd.Event.EventID)
+	r.stats.Accepted--
+}
+
 // Stats returns a copy of the counters.
 func (r *Receiver) Stats() Stats {
 	r.mu.Lock()

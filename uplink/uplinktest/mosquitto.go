@@ -64,6 +64,11 @@ func StartMosquitto(t testing.TB, pki *PKI) *Mosquitto {
 		"log_type warning",
 		"log_type notice",
 	}
+	if os.Geteuid() == 0 {
+		// Started as root, mosquitto would switch to the mosquitto user,
+		// who cannot read the test's temporary folder.
+		conf = append(conf, "user root")
+	}
 	if pki != nil {
 		conf = append(conf,
 			"cafile "+pki.CAFile, "certfile "+pki.ServerCert, "keyfile "+pki.ServerKey,
@@ -89,7 +94,12 @@ func (m *Mosquitto) URL() string {
 func (m *Mosquitto) Start() {
 	m.t.Helper()
 	m.cmd = exec.Command(m.bin, "-c", filepath.Join(m.dir, "mosquitto.conf"))
-	m.cmd.Stdout, m.cmd.Stderr = os.Stderr, os.Stderr
+	stderr, err := os.OpenFile(filepath.Join(m.dir, "stderr.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	defer stderr.Close()
+	m.cmd.Stdout, m.cmd.Stderr = stderr, stderr
 	if err := m.cmd.Start(); err != nil {
 		m.t.Fatalf("start mosquitto: %v", err)
 	}
@@ -104,8 +114,7 @@ func (m *Mosquitto) Start() {
 		}
 		select {
 		case <-m.exit:
-			log, _ := os.ReadFile(filepath.Join(m.dir, "mosquitto.log"))
-			m.t.Fatalf("mosquitto exited at start; log:\n%s", log)
+			m.t.Fatalf("mosquitto exited at start; log:\n%s", m.Log())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -137,10 +146,11 @@ func (m *Mosquitto) signal(sig syscall.Signal) {
 	}
 }
 
-// Log returns the broker's log so far.
+// Log returns the broker's log and error output so far.
 func (m *Mosquitto) Log() string {
+	a, _ := os.ReadFile(filepath.Join(m.dir, "stderr.log"))
 	b, _ := os.ReadFile(filepath.Join(m.dir, "mosquitto.log"))
-	return string(b)
+	return string(a) + string(b)
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.

@@ -1,0 +1,104 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lprd/lprd/uplink/mqttclient"
+)
+
+// ListenOptions configure Listen.
+type ListenOptions struct {
+	// Client is the MQTT connection. Listen sets AutoReconnect and
+	// ManualAck; keep CleanSession false (with a stable ClientID) so the
+	// broker queues reads while the listener is away.
+	Client    mqttclient.Config
+	NewClient mqttclient.Factory // default mqttclient.New
+	// Topic to subscribe, e.g. "lpr/+/+/reads", or a shared subscription
+	// "$share/<group>/lpr/+/+/reads" to split the load between workers.
+	Topic   string
+	Timeout time.Duration // for connect and subscribe; default 10 s
+	// OnRead receives each accepted read, in arrival order. The message is
+	// acknowledged to the broker after OnRead returns nil; an error leaves
+	// it unacknowledged, so the broker delivers it again after a
+	// reconnection.
+	OnRead func(Read) error
+	// OnReject receives each rejection (a *Rejection); may be nil.
+	OnReject func(error)
+	// OnConnect is told about every (re)subscription; may be nil.
+	OnConnect func()
+}
+
+// Listen subscribes to opt.Topic and feeds every message to r until ctx is
+// done. It reconnects and resubscribes by itself. It returns an error only
+// when the first connection fails.
+func Listen(ctx context.Context, r *Receiver, opt ListenOptions) error {
+	if opt.NewClient == nil {
+		opt.NewClient = mqttclient.New
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = 10 * time.Second
+	}
+	if opt.Topic == "" || opt.OnRead == nil {
+		return errors.New("listen: topic and OnRead are required")
+	}
+	connected := make(chan struct{}, 1)
+	cfg := opt.Client
+	cfg.AutoReconnect = true
+	cfg.ManualAck = true
+	cfg.OnConnect = func() {
+		select {
+		case connected <- struct{}{}:
+		default:
+		}
+	}
+	c, err := opt.NewClient(cfg)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	tok := c.Connect()
+	if !tok.WaitTimeout(opt.Timeout) {
+		c.Disconnect(0)
+		return fmt.Errorf("listen: connect %s: no answer within %v", cfg.Broker, opt.Timeout)
+	}
+	if err := tok.Error(); err != nil {
+		return fmt.Errorf("listen: connect %s: %w", cfg.Broker, err)
+	}
+	defer c.Disconnect(250)
+	handle := func(m mqttclient.Message) {
+		rd, err := r.Accept(m.Payload())
+		if err != nil {
+			if opt.OnReject != nil {
+				opt.OnReject(fmt.Errorf("%s: %w", m.Topic(), err))
+			}
+			m.Ack()
+			return
+		}
+		if err := opt.OnRead(rd); err != nil {
+			r.Forget(rd)
+			if opt.OnReject != nil {
+				opt.OnReject(fmt.Errorf("%s: output: %w", m.Topic(), err))
+			}
+			return
+		}
+		m.Ack()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-connected:
+			st := c.Subscribe(opt.Topic, 1, handle)
+			if !st.WaitTimeout(opt.Timeout) || st.Error() != nil {
+				// Try again on the next tick; the connection may be gone.
+				time.AfterFunc(time.Second, func() { cfg.OnConnect() })
+				continue
+			}
+			if opt.OnConnect != nil {
+				opt.OnConnect()
+			}
+		}
+	}
+}
