@@ -58,7 +58,8 @@ type State struct {
 
 // source is one opened camera, file or folder. A source is used by one goroutine.
 type source interface {
-	// read returns the next frame from the pool, with Mono set for replays. It
+	// read returns the next frame from the pool, with Mono set for replays and,
+	// optionally, Wall set to when a live frame was dequeued. It
 	// returns an ErrCorruptFrame error for a frame to skip, errEnd at the end of a
 	// replay, and any other error when the source is lost.
 	read(ctx context.Context) (*Frame, error)
@@ -106,10 +107,11 @@ type Camera struct {
 	winFrames int
 }
 
-// Open validates opt, works out what kind of source opt.Camera is and opens it once.
-// A configuration error (bad options, a missing file, a format the device does not
-// offer) is returned at once. A camera that is merely absent or busy is not an
-// error here: Run keeps trying to reopen it, and State says why it is not streaming.
+// Open validates opt, works out what kind of source opt.Camera is and opens it once
+// (a stream URL is first connected by Run). A configuration error (bad options, a
+// missing file, a format the device does not offer) is returned at once. A camera
+// that is merely absent or busy is not an error here: Run keeps trying to reopen it,
+// and State says why it is not streaming.
 func Open(ctx context.Context, opt Options) (*Camera, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, fmt.Errorf("capture %s: %w", Redact(opt.Camera), err)
@@ -139,6 +141,10 @@ func Open(ctx context.Context, opt Options) (*Camera, error) {
 		if st.IsDir() {
 			c.kind = kindFolder
 		}
+	}
+	if c.kind == kindStream {
+		// Connecting to a stream can block for FFmpeg's timeout (30 s): leave it to Run.
+		return c, nil
 	}
 	src, err := c.open(ctx)
 	if err != nil {
@@ -328,8 +334,10 @@ func (c *Camera) stream(ctx context.Context, src source, out *Queue, monoOffset 
 			}
 			f.Wall = time.Now()
 		} else {
-			f.Wall = lastGood
-			f.Mono = lastGood.Sub(c.start)
+			if f.Wall.IsZero() {
+				f.Wall = lastGood
+			}
+			f.Mono = f.Wall.Sub(c.start)
 		}
 		c.countFrame(f.Wall)
 		delivered++

@@ -8,6 +8,8 @@ import (
 	"image"
 	"image/png"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -405,28 +407,36 @@ func TestFolderReplayLoopsAtRate(t *testing.T) {
 	})
 }
 
-func TestVideoFileReplay(t *testing.T) {
-	start := matCount()
-	defer checkMats(t, start)
+// writeClip writes a synthetic MJPEG AVI of n frames (tests only) and returns its path.
+func writeClip(t testing.TB, w, h, n int, fps float64) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "clip.avi")
-	w, err := gocv.VideoWriterFile(path, "MJPG", 25, 64, 48, true)
+	vw, err := gocv.VideoWriterFile(path, "MJPG", fps, w, h, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 8 {
-		m, err := gocv.NewMatFromBytes(48, 64, gocv.MatTypeCV8UC1, capturetest.GreyPattern(64, 48, byte(i*30)))
+	defer vw.Close()
+	for i := range n {
+		m, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8UC1, capturetest.GreyPattern(w, h, byte(i*30)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		bgr := gocv.NewMat()
 		gocv.CvtColor(m, &bgr, gocv.ColorGrayToBGR)
-		if err := w.Write(bgr); err != nil {
-			t.Fatal(err)
-		}
+		err = vw.Write(bgr)
 		m.Close()
 		bgr.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	w.Close()
+	return path
+}
+
+func TestVideoFileReplay(t *testing.T) {
+	start := matCount()
+	defer checkMats(t, start)
+	path := writeClip(t, 64, 48, 8, 25)
 
 	cam, err := Open(t.Context(), Options{Camera: path, ReplayRate: "fast", Logger: quiet})
 	if err != nil {
@@ -466,4 +476,72 @@ func TestVideoFileReplay(t *testing.T) {
 	if n := cam.State().Negotiated; n.FPS != 25 || n.Width != 64 || n.Height != 48 {
 		t.Errorf("Negotiated = %+v; want 64x48 at 25 fps", n)
 	}
+}
+
+// TestStreamReconnects serves a short clip over HTTP as a stand-in for an IP camera:
+// when the stream ends, the camera reconnects and frames keep coming. The URL's
+// credentials never show in the state.
+func TestStreamReconnects(t *testing.T) {
+	start := matCount()
+	defer checkMats(t, start)
+	clip, err := os.ReadFile(writeClip(t, 64, 48, 4, 25))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "video/x-msvideo")
+		w.Write(clip)
+	}))
+	defer srv.Close()
+	url := strings.Replace(srv.URL, "http://", "http://operator:hunter2@", 1) + "/live.avi"
+	cam, err := Open(t.Context(), Options{Camera: url, Logger: quiet, BackoffMin: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := NewQueue(16)
+	stop, _ := runCamera(t, cam, q)
+	fs := popN(t, q, 6)
+	st := cam.State()
+	stop()
+	for _, f := range fs {
+		f.Release()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if requests < 2 || st.Reconnects < 1 || !strings.Contains(st.LastError, "stream lost") {
+		t.Errorf("after the stream ended: %d requests, State() = %+v; want a reconnect", requests, st)
+	}
+	if strings.Contains(fmt.Sprintf("%+v", st), "hunter2") || strings.Contains(st.Camera, "operator") {
+		t.Errorf("State() shows the URL's credentials: %+v", st)
+	}
+}
+
+// BenchmarkReplayClip720p measures a "fast" replay of an MJPEG clip through OpenCV
+// (demux, decode, grey conversion, copy into pooled frames).
+func BenchmarkReplayClip720p(b *testing.B) {
+	path := writeClip(b, 1280, 720, 30, 25)
+	b.ReportAllocs()
+	frames := 0
+	for b.Loop() {
+		cam, err := Open(b.Context(), Options{Camera: path, ReplayRate: "fast", Logger: quiet})
+		if err != nil {
+			b.Fatal(err)
+		}
+		q := NewQueue(4)
+		done := make(chan error, 1)
+		go func() { done <- cam.Run(b.Context(), q); q.Close() }()
+		for f := range q.C() {
+			frames++
+			f.Release()
+		}
+		if err := <-done; !errors.Is(err, ErrEnded) {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(frames), "ns/frame")
 }

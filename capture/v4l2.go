@@ -62,6 +62,7 @@ func (s *v4l2Source) read(ctx context.Context) (*Frame, error) {
 		if err != nil {
 			return nil, fmt.Errorf("wait: %w", err)
 		}
+		at := time.Now()
 		buf, idx, err := s.dev.GetFrame()
 		if errors.Is(err, syscall.EAGAIN) {
 			continue // woken without a filled buffer
@@ -79,6 +80,7 @@ func (s *v4l2Source) read(ctx context.Context) (*Frame, error) {
 		if cerr != nil {
 			return nil, cerr
 		}
+		f.Wall = at // before the decode: the capture time
 		return f, nil
 	}
 }
