@@ -389,6 +389,9 @@ func TestFolderReplayLoopsAtRate(t *testing.T) {
 				t.Errorf("frame %d: %v with %d bytes; want BGR 40x20", i, f.Format, len(f.Pix))
 			}
 			if i > 0 {
+				if want := fs[i-1].Mono + 100*time.Millisecond; f.Mono != want && i != 2 && i != 4 {
+					t.Errorf("frame %d: Mono %v; want %v (10 fps)", i, f.Mono, want)
+				}
 				if f.Mono <= fs[i-1].Mono {
 					t.Errorf("frame %d: Mono %v after %v; want it to grow across loops", i, f.Mono, fs[i-1].Mono)
 				}

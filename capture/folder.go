@@ -14,8 +14,8 @@ import (
 // imageExts are the still-image formats a folder replay reads (through OpenCV).
 var imageExts = []string{".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pnm", ".tif", ".tiff", ".webp"}
 
-// folderSource replays a folder of images in name order, at FPS images per second of
-// media time (one per second by default). An unreadable image is a corrupt frame.
+// folderSource replays a folder of images in name order, one per second of media time
+// or at a numeric replay rate. An unreadable image is a corrupt frame.
 type folderSource struct {
 	files []string
 	pool  *Pool
@@ -39,9 +39,9 @@ func openFolder(opt Options, pool *Pool) (*folderSource, error) {
 	if len(files) == 0 {
 		return nil, permanent(fmt.Errorf("no images (%s) in the folder", strings.Join(imageExts, " ")))
 	}
-	fps := opt.FPS
-	if fps <= 0 {
-		fps = 1
+	fps := 1.0
+	if r, err := ParseReplayRate(opt.ReplayRate); err == nil && r.FPS > 0 {
+		fps = r.FPS
 	}
 	return &folderSource{
 		files: files,

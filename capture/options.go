@@ -24,9 +24,8 @@ type Options struct {
 	// Width and Height are the V4L2 frame size to ask for; default 1280x720. The
 	// nearest size the driver offers is used and reported.
 	Width, Height int
-	// FPS is the V4L2 frame rate to ask for (0: the driver's default). For a
-	// folder, it is the rate at which "recorded" replay shows the images
-	// (0: one image per second).
+	// FPS is the V4L2 frame rate to ask for (0: the driver's default). Ignored
+	// for other sources.
 	FPS float64
 	// Buffers is the number of V4L2 driver buffers; default 4.
 	Buffers int
@@ -41,9 +40,12 @@ type Options struct {
 	// Output is the pixel format of the frames delivered; default FormatGrey.
 	Output PixelFormat
 
-	// ReplayRate paces files and folders: "recorded" (default: the file's own rate,
-	// FPS for folders), "fast" (as fast as the consumer takes frames: nothing is
-	// dropped, the queue's consumer sets the pace), or a number of frames per second.
+	// ReplayRate paces files and folders: "recorded" (default: the file's own rate),
+	// "fast" (as fast as the consumer takes frames: nothing is dropped, the queue's
+	// consumer sets the pace), or a number of frames per second. A folder of stills
+	// has no rate of its own: its images are one second apart in media time
+	// (Frame.Mono), each a scene of its own, unless a number is given, which then
+	// also spaces them (a folder of frames exported from a clip).
 	ReplayRate string
 	// Loop replays a file or folder forever instead of ending with ErrEnded.
 	Loop bool
