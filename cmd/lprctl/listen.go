@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lprd/lprd/uplink/envelope"
+	"github.com/lprd/lprd/uplink/mqttclient"
+	"github.com/lprd/lprd/uplink/receiver"
+)
+
+// readLine is one output object of lprctl listen.
+type readLine struct {
+	ReceivedAt    string          `json:"received_at"`
+	DeviceID      string          `json:"device_id"`
+	Seq           uint64          `json:"seq"`
+	SealedAt      string          `json:"sealed_at"`
+	Suite         string          `json:"suite"`
+	MissingBefore uint64          `json:"missing_before,omitempty"`
+	CounterReset  bool            `json:"counter_reset,omitempty"`
+	Event         json.RawMessage `json:"event"`
+}
+
+func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var m mqttFlags
+	m.register(fs, "lprctl-listen-"+hostname())
+	keyFiles := fs.String("backend-key", os.Getenv("LPRCTL_BACKEND_KEY"), "backend HPKE private key file(s), comma-separated while rotating ($LPRCTL_BACKEND_KEY)")
+	devices := fs.String("devices", os.Getenv("LPRCTL_DEVICES"), "folder of device public keys, <device id>.pub ($LPRCTL_DEVICES)")
+	share := fs.String("share", "", "shared-subscription group: several listeners with the same group split the reads")
+	clean := fs.Bool("clean", false, "clean MQTT session (the broker forgets reads sent while the listener is away)")
+	outPath := fs.String("out", "", "append JSON lines to this file instead of stdout")
+	maxAge := fs.Duration("max-age", receiver.DefaultMaxAge, "refuse envelopes sealed longer ago (keep above the devices' LPRD_OUTBOX_MAX_AGE)")
+	maxSkew := fs.Duration("max-skew", receiver.DefaultMaxSkew, "refuse envelopes sealed this far in the future")
+	window := fs.Uint64("replay-window", receiver.DefaultReplayWindow, "sequence numbers remembered per device")
+	statsEvery := fs.Duration("stats", 0, "print the counters to stderr at this interval (0: only on exit)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if m.broker == "" || *keyFiles == "" || *devices == "" {
+		fmt.Fprintln(stderr, "lprctl listen: -broker, -backend-key and -devices are required")
+		return 2
+	}
+	var keys []*envelope.RecipientPrivateKey
+	for _, p := range strings.Split(*keyFiles, ",") {
+		k, err := envelope.LoadRecipientPrivateKeys(strings.TrimSpace(p))
+		if err != nil {
+			fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
+			return 1
+		}
+		keys = append(keys, k...)
+	}
+	devKeys, err := receiver.LoadDeviceKeys(*devices)
+	if err != nil {
+		fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
+		return 1
+	}
+	rcv, err := receiver.New(receiver.Options{RecipientKeys: keys, DeviceKeys: devKeys, MaxAge: *maxAge, MaxSkew: *maxSkew, ReplayWindow: *window})
+	if err != nil {
+		fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
+		return 1
+	}
+	out := stdout
+	var file *os.File
+	if *outPath != "" {
+		if file, err = os.OpenFile(*outPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+			fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
+			return 1
+		}
+		defer file.Close()
+		out = file
+	}
+	w := bufio.NewWriter(out)
+	var errMu sync.Mutex
+	logf := func(format string, a ...any) {
+		errMu.Lock()
+		fmt.Fprintf(stderr, "lprctl: "+format+"\n", a...)
+		errMu.Unlock()
+	}
+	topic := m.prefix + "/+/+/reads"
+	if *share != "" {
+		topic = "$share/" + *share + "/" + topic
+	}
+	if *statsEvery > 0 {
+		go func() {
+			t := time.NewTicker(*statsEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					logf("%s", statsLine(rcv.Stats()))
+				}
+			}
+		}()
+	}
+	err = receiver.Listen(ctx, rcv, receiver.ListenOptions{
+		Client: m.config(*clean), Topic: topic,
+		OnConnect: func() { logf("subscribed to %s on %s", topic, m.broker) },
+		OnRead: func(rd receiver.Read) error {
+			if rd.Missing > 0 {
+				logf("gap: device %s: %d sequence numbers missing before %d", rd.DeviceID, rd.Missing, rd.Seq)
+			}
+			if rd.Reset {
+				logf("device %s: sequence counter jumped to %d (state folder reset?)", rd.DeviceID, rd.Seq)
+			}
+			b, err := json.Marshal(readLine{
+				ReceivedAt: envelope.CanonicalTime(time.Now()), DeviceID: rd.DeviceID, Seq: rd.Seq,
+				SealedAt: envelope.CanonicalTime(rd.SealedAt), Suite: rd.Suite.String(),
+				MissingBefore: rd.Missing, CounterReset: rd.Reset, Event: rd.Plain,
+			})
+			if err != nil {
+				return err
+			}
+			w.Write(b)
+			w.WriteByte('\n')
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			if file != nil {
+				return file.Sync()
+			}
+			return nil
+		},
+		OnReject: func(err error) { logf("%v", err) },
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
+		return 1
+	}
+	logf("%s", statsLine(rcv.Stats()))
+	return 0
+}
+
+func statsLine(s receiver.Stats) string {
+	var parts []string
+	for _, r := range receiver.Reasons {
+		if n := s.Rejected[r]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", r, n))
+		}
+	}
+	sort.Strings(parts)
+	rej := "none"
+	if len(parts) > 0 {
+		rej = strings.Join(parts, " ")
+	}
+	return fmt.Sprintf("stats: accepted=%d missing=%d counter_resets=%d rejected: %s", s.Accepted, s.Missing, s.Resets, rej)
+}
+
+var _ mqttclient.Factory = mqttclient.New
