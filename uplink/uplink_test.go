@@ -54,10 +54,17 @@ func testEvent(i int, at time.Time) Event {
 	}
 }
 
+func suiteFor(k keys) string {
+	if k.rcpt.KEM == envelope.KEMX25519 {
+		return "x25519-chacha20poly1305"
+	}
+	return "mlkem768x25519-chacha20poly1305"
+}
+
 func fakeOptions(t testing.TB, k keys, fc *uplinktest.FakeClient) Options {
 	return Options{
 		Broker: "tcp://127.0.0.1:1", AllowPlaintext: true, Site: "port-a", DeviceID: "dev1",
-		RecipientKey: k.rcpt.Public(), SigningKey: k.signer, Suite: "x25519-chacha20poly1305",
+		RecipientKey: k.rcpt.Public(), SigningKey: k.signer, Suite: suiteFor(k),
 		StateDir: t.TempDir(), PublishTimeout: 2 * time.Second, HealthInterval: time.Hour,
 		NewClient: fc.Factory(), Version: "test",
 	}
