@@ -195,10 +195,17 @@ func (c *Camera) open(ctx context.Context) (source, error) {
 	return src, nil
 }
 
+// healthySession is how long a camera must stream before a failure counts as new
+// rather than as flapping: only then does the reopen backoff start again from
+// BackoffMin.
+const healthySession = 10 * time.Second
+
 // Run opens the source as needed and pushes frames into out until ctx ends (it then
 // returns nil), a replay ends (ErrEnded), or a permanent error occurs (returned, and
 // State says failed). A lost camera is reopened after a wait that doubles from
-// BackoffMin to BackoffMax and resets once frames flow again. Live frames are pushed
+// BackoffMin to BackoffMax and starts again from BackoffMin after the camera
+// streamed for 10 s (a camera that keeps failing right after opening is not
+// hammered). Live frames are pushed
 // with drop-oldest; "fast" replays wait for room in out instead. Run does not close
 // out; its caller does, after Run returns. Run may be called only once.
 func (c *Camera) Run(ctx context.Context, out *Queue) error {
@@ -240,10 +247,11 @@ func (c *Camera) Run(ctx context.Context, out *Queue) error {
 			}
 		}
 		c.streaming(src.negotiated(), log)
+		began := time.Now()
 		delivered, last, err := c.stream(ctx, src, out, monoOffset)
 		src.close()
 		src = nil
-		if delivered > 0 {
+		if delivered > 0 && time.Since(began) >= healthySession {
 			backoff = c.opt.BackoffMin
 		}
 		switch {

@@ -166,8 +166,9 @@ func TestCameraCorruptMJPEGSkipped(t *testing.T) {
 }
 
 // TestCameraReconnectBackoff: a camera absent at start appears after five attempts,
-// streams, is unplugged and comes back. The waits double from BackoffMin up to
-// BackoffMax and reset once frames flowed.
+// streams for 16 s, is unplugged, flaps once and comes back. The waits double from
+// BackoffMin up to BackoffMax, start again after the healthy session, and keep
+// doubling after the short one.
 func TestCameraReconnectBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var (
@@ -180,22 +181,25 @@ func TestCameraReconnectBackoff(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			times = append(times, time.Since(t0))
+			var d *capturetest.Device
 			switch n := len(times); {
 			case n <= 5:
 				return nil, fmt.Errorf("open %s: %w", path, capturetest.ErrNoDevice)
 			case n == 6:
-				d, _ := yuyvCamera(3)
-				d.FailAfter = 3 // unplugged after three frames
-				devices = append(devices, d)
-				return d, nil
+				d, _ = yuyvCamera(3)
+				d.Interval = 4 * time.Second
+				d.FailAfter = 3 // unplugged after three frames, 16 s in
+			case n == 7:
+				d, _ = yuyvCamera(1)
+				d.FailAfter = 1 // fails right after opening
 			default:
-				d, _ := yuyvCamera(2)
-				devices = append(devices, d)
-				return d, nil
+				d, _ = yuyvCamera(2)
 			}
+			devices = append(devices, d)
+			return d, nil
 		}
 		cam, err := Open(t.Context(), Options{Camera: "/dev/video0", Width: 64, Height: 32, Logger: quiet, OpenDevice: open,
-			BackoffMin: 500 * time.Millisecond, BackoffMax: 1500 * time.Millisecond})
+			BackoffMin: 500 * time.Millisecond, BackoffMax: 1500 * time.Millisecond, StallTimeout: time.Minute})
 		if err != nil {
 			t.Fatalf("Open with the camera absent = %v; want a camera that retries", err)
 		}
@@ -209,10 +213,10 @@ func TestCameraReconnectBackoff(t *testing.T) {
 		if st.Status != StatusReconnecting || st.RetryIn != 1500*time.Millisecond || !strings.Contains(st.LastError, "/dev/video0") {
 			t.Errorf("State() while absent = %+v; want reconnecting, retry in 1.5s, error naming the device", st)
 		}
-		fs := popN(t, q, 5) // three from the first session, two after the reconnect
+		fs := popN(t, q, 6) // three from the long session, one from the short, two after
 		synctest.Wait()
 		mu.Lock()
-		want := []time.Duration{0, 500, 1500, 3000, 4500, 6000, 6500}
+		want := []time.Duration{0, 500, 1500, 3000, 4500, 6000, 22500, 23500}
 		for i := range want {
 			want[i] *= time.Millisecond
 		}
@@ -227,8 +231,8 @@ func TestCameraReconnectBackoff(t *testing.T) {
 			f.Release()
 		}
 		st = cam.State()
-		if st.Status != StatusStreaming || st.Reconnects != 6 || !strings.Contains(st.LastError, "dequeue") {
-			t.Errorf("State() after recovery = %+v; want streaming, 6 reconnects, last error from dequeue", st)
+		if st.Status != StatusStreaming || st.Reconnects != 7 || !strings.Contains(st.LastError, "dequeue") {
+			t.Errorf("State() after recovery = %+v; want streaming, 7 reconnects, last error from dequeue", st)
 		}
 		stop()
 		mu.Lock()
