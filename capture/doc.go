@@ -14,7 +14,17 @@
 //
 // Files and folders are replays: they are paced at the recorded rate, at a given rate,
 // or as fast as the consumer takes them (see [Options.ReplayRate]), and when a replay
-// ends [Camera.Run] returns [ErrEnded] unless [Options.Loop] is set.
+// ends [Camera.Run] returns [ErrEnded] unless [Options.Loop] is set. A replayed frame's
+// [Frame.Mono] is its position in the recording, so that timing downstream (fusion)
+// is the same at any replay rate; a folder's stills are one second apart.
+//
+// # Using it
+//
+// [Open] validates the options and opens the source once, so that a configuration
+// error stops the daemon at start. [Camera.Run] then owns the source in the caller's
+// goroutine and pushes frames into a [Queue]; workers take them with [Queue.Pop] or
+// from [Queue.C] and call [Frame.Release]. The caller closes the queue after Run
+// returns. [Camera.State] is safe to call at any time, for the health topic.
 //
 // # Frames and memory
 //
