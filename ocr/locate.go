@@ -20,6 +20,9 @@ type LocateOptions struct {
 	MaxCandidates int
 	// MinChars is how many character-like blobs in a row make a candidate (default 3).
 	MinChars int
+	// MaxVerify caps how many coarse regions, densest in edges first, are segmented into
+	// characters (default 14). It bounds the localizer's time on busy frames.
+	MaxVerify int
 }
 
 func (o LocateOptions) withDefaults() LocateOptions {
@@ -34,6 +37,9 @@ func (o LocateOptions) withDefaults() LocateOptions {
 	}
 	if o.MinChars <= 0 {
 		o.MinChars = 3
+	}
+	if o.MaxVerify <= 0 {
+		o.MaxVerify = 14
 	}
 	return o
 }
@@ -135,7 +141,7 @@ func (l *Locator) Locate(grey gocv.Mat) []PlateCandidate {
 	sort.Slice(l.coarse, func(i, j int) bool { return l.coarse[i].score > l.coarse[j].score })
 	verified := 0
 	for i, c := range l.coarse {
-		if verified == maxVerify {
+		if verified == l.opt.MaxVerify {
 			break
 		}
 		dup := false
@@ -157,8 +163,10 @@ func (l *Locator) Locate(grey gocv.Mat) []PlateCandidate {
 	return l.cands
 }
 
-// maxVerify caps how many coarse regions, densest first, are segmented into characters.
-const maxVerify = 10
+// thresholds are the edge-mask thresholds of the coarse pass, as multiples of the Otsu
+// threshold of the gradient image: plates in busy scenes stand out only at the higher one,
+// plates in plain scenes merge with their surroundings at the lower one.
+var thresholds = [...]float32{1, 2}
 
 // meanU8 is the mean of the 8-bit image pix (stride w) inside r.
 func meanU8(pix []byte, w int, r image.Rectangle) float64 {
@@ -179,7 +187,17 @@ func meanU8(pix []byte, w int, r image.Rectangle) float64 {
 func (l *Locator) coarsePass(scale float64, w, h int) {
 	gocv.Sobel(l.small, &l.tmp16, gocv.MatTypeCV16S, 1, 0, 3, 1, 0, gocv.BorderDefault)
 	gocv.ConvertScaleAbs(l.tmp16, &l.grad, 1, 0)
-	gocv.Threshold(l.grad, &l.mask, 0, 255, gocv.ThresholdBinary|gocv.ThresholdOtsu)
+	otsu := gocv.Threshold(l.grad, &l.mask, 0, 255, gocv.ThresholdBinary|gocv.ThresholdOtsu)
+	for i, k := range thresholds {
+		if i > 0 {
+			gocv.Threshold(l.grad, &l.mask, otsu*k, 255, gocv.ThresholdBinary)
+		}
+		l.regions(scale, w, h)
+	}
+}
+
+// regions closes the edge mask into blobs and appends the plate-shaped ones to l.coarse.
+func (l *Locator) regions(scale float64, w, h int) {
 	gocv.MorphologyEx(l.mask, &l.mask, gocv.MorphClose, l.closeK)
 	gocv.MorphologyEx(l.mask, &l.mask, gocv.MorphOpen, l.openK)
 	n := gocv.ConnectedComponentsWithStats(l.mask, &l.labels, &l.stats, &l.centroids)
@@ -362,13 +380,11 @@ func (l *Locator) rowOf(rh int) (PlateCandidate, bool) {
 			l.chain = append(l.chain, next)
 			cur = next
 		}
+		l.chain = l.trimFrame(l.chain)
 		if len(l.chain) < l.opt.MinChars || len(l.chain) > 10 {
 			continue
 		}
-		score := float64(len(l.chain))
-		if len(l.chain) >= 5 && len(l.chain) <= 8 {
-			score += 1.5
-		}
+		score := rowScore(len(l.chain))
 		if score > bestScore {
 			bestScore = score
 			l.best = append(l.best[:0], l.chain...)
@@ -380,41 +396,84 @@ func (l *Locator) rowOf(rh int) (PlateCandidate, bool) {
 	return l.describe(l.best, bestScore), true
 }
 
+// rowScore prefers rows of as many characters as plates have (5-8); longer rows are text
+// overlays, signs and grilles more often than plates.
+func rowScore(n int) float64 {
+	switch {
+	case n >= 5 && n <= 8:
+		return float64(n) + 2
+	case n > 8:
+		return float64(16 - n)
+	}
+	return float64(n)
+}
+
+// trimFrame drops thin blobs at either end of a row that stand apart from the rest: the
+// vertical edges of a plate frame or recess, not characters.
+func (l *Locator) trimFrame(chain []int) []int {
+	for len(chain) > l.opt.MinChars {
+		a, b := l.blobs[chain[0]], l.blobs[chain[1]]
+		if float64(a.w) < 0.3*float64(a.h) && float64(b.x-(a.x+a.w)) > 0.45*float64(b.h) {
+			chain = chain[1:]
+			continue
+		}
+		y, z := l.blobs[chain[len(chain)-2]], l.blobs[chain[len(chain)-1]]
+		if float64(z.w) < 0.3*float64(z.h) && float64(z.x-(y.x+y.w)) > 0.45*float64(y.h) {
+			chain = chain[:len(chain)-1]
+			continue
+		}
+		break
+	}
+	return chain
+}
+
 // describe summarises a row of blobs: centre, tilt (least squares through the blob centres),
 // median character height, extent.
 func (l *Locator) describe(idx []int, score float64) PlateCandidate {
-	var sx, sy, sxx, sxy float64
-	hs := make([]int, 0, 12)
+	var hs [16]int
+	var slopes [64]float64
+	ns := 0
 	band := image.Rectangle{}
+	var sx, sy float64
 	for i, k := range idx {
 		b := l.blobs[k]
 		sx += b.cx
 		sy += b.cy
-		sxx += b.cx * b.cx
-		sxy += b.cx * b.cy
-		hs = append(hs, b.h)
+		hs[i] = b.h
 		r := image.Rect(b.x, b.y, b.x+b.w, b.y+b.h)
 		if i == 0 {
 			band = r
 		} else {
 			band = band.Union(r)
 		}
+		// Theil-Sen: the median of the pairwise slopes resists one stray blob.
+		for _, k2 := range idx[:i] {
+			b2 := l.blobs[k2]
+			if dx := b.cx - b2.cx; dx > 0 && ns < len(slopes) {
+				slopes[ns] = (b.cy - b2.cy) / dx
+				ns++
+			}
+		}
 	}
 	n := float64(len(idx))
 	slope := 0.0
-	if d := n*sxx - sx*sx; d > 1e-6 {
-		slope = (n*sxy - sx*sy) / d
+	if ns > 0 {
+		sort.Float64s(slopes[:ns])
+		slope = slopes[ns/2]
 	}
-	sort.Ints(hs)
+	const maxSlope = 0.45 // about 24 degrees
+	slope = math.Max(-maxSlope, math.Min(maxSlope, slope))
+	h := hs[:len(idx)]
+	sort.Ints(h)
 	first, last := l.blobs[idx[0]], l.blobs[idx[len(idx)-1]]
-	width := float64(last.x+last.w-first.x) * math.Sqrt(1+slope*slope)
+	cx := (float64(first.x) + float64(last.x+last.w)) / 2
 	return PlateCandidate{
 		Band:       band,
-		CenterX:    (float64(first.x) + float64(last.x+last.w)) / 2,
-		CenterY:    sy/n + slope*((float64(first.x)+float64(last.x+last.w))/2-sx/n),
+		CenterX:    cx,
+		CenterY:    sy/n + slope*(cx-sx/n),
 		Angle:      math.Atan(slope) * 180 / math.Pi,
-		CharHeight: float64(hs[len(hs)/2]),
-		TextWidth:  width,
+		CharHeight: float64(h[len(h)/2]),
+		TextWidth:  float64(last.x+last.w-first.x) * math.Sqrt(1+slope*slope),
 		Chars:      len(idx),
 		Score:      score,
 	}

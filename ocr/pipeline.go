@@ -1,0 +1,248 @@
+package ocr
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"sort"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/lprd/lprd/ocr/plateformat"
+)
+
+// FrameReaderOptions configures a FrameReader. The zero value of each field selects its
+// default.
+type FrameReaderOptions struct {
+	// Locate tunes the localizer.
+	Locate LocateOptions
+	// Recognizer tunes decoding.
+	Recognizer RecognizerOptions
+	// Rules rank and repair readings and name the matched format; nil uses none.
+	Rules *plateformat.Set
+	// ReadBudget is the most candidates the recognizer reads per frame, best first (default 6).
+	ReadBudget int
+	// MaxPlates caps the plates returned per frame (default 4).
+	MaxPlates int
+	// MinChars is the fewest characters a read must have (default 4).
+	MinChars int
+	// MinConfidence drops reads whose best candidate is less probable (default 0.15).
+	MinConfidence float32
+	// NeedRule drops reads that no format rule accepts (only with Rules).
+	NeedRule bool
+}
+
+func (o FrameReaderOptions) withDefaults() FrameReaderOptions {
+	if o.ReadBudget <= 0 {
+		o.ReadBudget = 6
+	}
+	if o.MaxPlates <= 0 {
+		o.MaxPlates = 4
+	}
+	if o.MinChars <= 0 {
+		o.MinChars = 4
+	}
+	if o.MinConfidence <= 0 {
+		o.MinConfidence = 0.15
+	}
+	return o
+}
+
+// PlateRead is one plate read in one frame.
+type PlateRead struct {
+	// Box is the plate in frame pixels (axis-aligned).
+	Box image.Rectangle
+	// Text is the best candidate after the format rules; Confidence the recognizer's
+	// probability of it.
+	Text       string
+	Confidence float32
+	// CharConf holds the recognizer's per-character confidences of its own best reading
+	// (before rule fixes, which change characters but not their number).
+	CharConf []float32
+	// Candidates are the alternatives after the rules, best first (Text included).
+	Candidates []Candidate
+	// Rule names the format rule Text matched ("" for none).
+	Rule string
+	// Score orders reads of one frame: confidence weighed by rule agreement.
+	Score float32
+}
+
+// Timing is the time one Read spent per stage.
+type Timing struct {
+	Convert, Locate, Recognize, Total time.Duration
+	// Candidates is how many crops the recognizer read.
+	Candidates int
+}
+
+// Errors of FrameReader.Read for frames it refuses.
+var (
+	ErrFrameSize   = errors.New("ocr: frame: size does not match its pixels")
+	ErrFrameFormat = errors.New("ocr: frame: unsupported channel count (want 1 grey or 3 BGR)")
+)
+
+// FrameReader finds and reads the plates of whole frames: localize, rectify, recognize, apply
+// the format rules. It owns its stages and their scratch Mats, so that a steady stream of
+// frames of one size reuses the same buffers. Use one FrameReader per worker goroutine (one
+// worker per core); it is not safe for concurrent use. Close it when done.
+type FrameReader struct {
+	opt  FrameReaderOptions
+	loc  *Locator
+	rect *Rectifier
+	rec  *Recognizer
+
+	in, grey gocv.Mat
+	reads    []PlateRead
+	last     Timing
+}
+
+// NewFrameReader loads the recognizer and allocates the stages.
+func NewFrameReader(opt FrameReaderOptions) (*FrameReader, error) {
+	opt = opt.withDefaults()
+	rec, err := NewRecognizerWithOptions(opt.Recognizer)
+	if err != nil {
+		return nil, err
+	}
+	return &FrameReader{
+		opt:  opt,
+		loc:  NewLocator(opt.Locate),
+		rect: NewRectifier(),
+		rec:  rec,
+		in:   gocv.NewMat(),
+		grey: gocv.NewMat(),
+	}, nil
+}
+
+// Close frees the stages.
+func (f *FrameReader) Close() error {
+	f.loc.Close()
+	f.rect.Close()
+	f.in.Close()
+	f.grey.Close()
+	return f.rec.Close()
+}
+
+// LastTiming is the per-stage time of the latest Read.
+func (f *FrameReader) LastTiming() Timing { return f.last }
+
+// Read finds and reads the plates in a frame of w x h pixels, row-major without padding:
+// channels 1 (grey) or 3 (BGR). It returns the reads best first; the slice is reused by the
+// next call. The frame's pixels are copied in, so pix may be released as soon as Read returns.
+func (f *FrameReader) Read(pix []byte, w, h, channels int) ([]PlateRead, error) {
+	t0 := time.Now()
+	if channels != 1 && channels != 3 {
+		return nil, fmt.Errorf("%w: %d", ErrFrameFormat, channels)
+	}
+	if w <= 0 || h <= 0 || len(pix) != w*h*channels {
+		return nil, fmt.Errorf("%w: %dx%dx%d is %d bytes, got %d", ErrFrameSize, w, h, channels, w*h*channels, len(pix))
+	}
+	typ := gocv.MatTypeCV8UC1
+	if channels == 3 {
+		typ = gocv.MatTypeCV8UC3
+	}
+	if f.in.Cols() != w || f.in.Rows() != h || f.in.Type() != typ {
+		f.in.Close()
+		f.in = gocv.NewMatWithSize(h, w, typ)
+	}
+	buf, err := f.in.DataPtrUint8()
+	if err != nil {
+		return nil, fmt.Errorf("ocr: frame: %w", err)
+	}
+	copy(buf, pix)
+	return f.readMat(f.in, t0)
+}
+
+// ReadMat is Read for a frame already in a Mat: CV_8UC1 grey or CV_8UC3 BGR.
+func (f *FrameReader) ReadMat(frame gocv.Mat) ([]PlateRead, error) {
+	t0 := time.Now()
+	switch {
+	case frame.Empty():
+		return nil, fmt.Errorf("%w: empty", ErrFrameSize)
+	case frame.Type() != gocv.MatTypeCV8UC1 && frame.Type() != gocv.MatTypeCV8UC3:
+		return nil, fmt.Errorf("%w: Mat type %v", ErrFrameFormat, frame.Type())
+	}
+	return f.readMat(frame, t0)
+}
+
+func (f *FrameReader) readMat(frame gocv.Mat, t0 time.Time) ([]PlateRead, error) {
+	f.last = Timing{}
+	grey := frame
+	if frame.Type() == gocv.MatTypeCV8UC3 {
+		gocv.CvtColor(frame, &f.grey, gocv.ColorBGRToGray)
+		grey = f.grey
+	}
+	t1 := time.Now()
+	f.last.Convert = t1.Sub(t0)
+	cands := f.loc.Locate(grey)
+	t2 := time.Now()
+	f.last.Locate = t2.Sub(t1)
+	f.reads = f.reads[:0]
+	for i, c := range cands {
+		if i == f.opt.ReadBudget {
+			break
+		}
+		if r, ok := f.readCandidate(grey, c); ok {
+			f.reads = append(f.reads, r)
+		}
+		f.last.Candidates++
+	}
+	t3 := time.Now()
+	f.last.Recognize = t3.Sub(t2)
+	f.reads = dedupeReads(f.reads)
+	if len(f.reads) > f.opt.MaxPlates {
+		f.reads = f.reads[:f.opt.MaxPlates]
+	}
+	f.last.Total = t3.Sub(t0)
+	return f.reads, nil
+}
+
+// Crop geometry: the recognizer reads the character band cut with a margin, upright, at its
+// input size.
+const bandW, bandH = 128, 32
+
+// readCandidate reads one localizer candidate and applies the rules.
+func (f *FrameReader) readCandidate(grey gocv.Mat, c PlateCandidate) (PlateRead, bool) {
+	crop := f.rect.Crop(grey, c.BandRegion(), bandW, bandH)
+	rd, err := f.rec.Read(crop)
+	if err != nil || len(rd.Candidates) == 0 {
+		return PlateRead{}, false
+	}
+	pc := make([]plateformat.Candidate, len(rd.Candidates))
+	for i, x := range rd.Candidates {
+		pc[i] = plateformat.Candidate{Text: x.Text, Confidence: x.Confidence}
+	}
+	ranked := f.opt.Rules.Rank(pc)
+	if len(ranked) == 0 {
+		return PlateRead{}, false
+	}
+	best := ranked[0]
+	if len(best.Text) < f.opt.MinChars || best.Confidence < f.opt.MinConfidence || (f.opt.NeedRule && best.Rule == nil) {
+		return PlateRead{}, false
+	}
+	r := PlateRead{Box: c.Box, Text: best.Text, Confidence: best.Confidence, CharConf: rd.CharConf,
+		Rule: best.Rule.Name(), Score: best.Score, Candidates: make([]Candidate, len(ranked))}
+	for i, x := range ranked {
+		r.Candidates[i] = Candidate{Text: x.Text, Confidence: x.Confidence}
+	}
+	return r, true
+}
+
+// dedupeReads sorts reads by score and drops those overlapping a better one (the same plate
+// found twice, e.g. by both polarities).
+func dedupeReads(reads []PlateRead) []PlateRead {
+	sort.SliceStable(reads, func(i, j int) bool { return reads[i].Score > reads[j].Score })
+	out := reads[:0]
+	for _, r := range reads {
+		dup := false
+		for _, o := range out {
+			if iou(r.Box, o.Box) > 0.3 {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, r)
+		}
+	}
+	return out
+}

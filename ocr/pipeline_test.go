@@ -1,0 +1,158 @@
+package ocr
+
+import (
+	"errors"
+	"image"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/lprd/lprd/ocr/plateformat"
+	"github.com/lprd/lprd/ocr/synth"
+)
+
+// greyPix converts a rendered frame to grey bytes, as a grey camera delivers them.
+func greyPix(img *image.RGBA) []byte {
+	out := make([]byte, img.Rect.Dx()*img.Rect.Dy())
+	for i := range out {
+		p := img.Pix[i*4 : i*4+3]
+		out[i] = uint8((299*int(p[0]) + 587*int(p[1]) + 114*int(p[2]) + 500) / 1000)
+	}
+	return out
+}
+
+// bgrPix converts a rendered frame to BGR bytes.
+func bgrPix(img *image.RGBA) []byte {
+	out := make([]byte, img.Rect.Dx()*img.Rect.Dy()*3)
+	for i, j := 0, 0; j < len(out); i, j = i+4, j+3 {
+		out[j], out[j+1], out[j+2] = img.Pix[i+2], img.Pix[i+1], img.Pix[i]
+	}
+	return out
+}
+
+func newTestReader(t testing.TB) *FrameReader {
+	t.Helper()
+	rules, err := plateformat.Load("us,mx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := NewFrameReader(FrameReaderOptions{Rules: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fr
+}
+
+func TestFrameReaderPlateFreeScene(t *testing.T) {
+	fr := newTestReader(t)
+	defer fr.Close()
+	for seed := int64(0); seed < 4; seed++ {
+		sc := synth.RenderScene(seed, synth.SceneOptions{GoFontsOnly: true, Vehicles: []synth.Vehicle{
+			{X: 640, Y: 420, PlateWidth: 140, NoPlate: true, PlateSeed: seed},
+		}})
+		reads, err := fr.Read(greyPix(sc.Image), 1280, 720, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(reads) != 0 {
+			t.Errorf("seed %d: plate-free scene gave %d reads (first %q %.2f)", seed, len(reads), reads[0].Text, reads[0].Confidence)
+		}
+	}
+}
+
+func TestFrameReaderRejectsBadFrames(t *testing.T) {
+	fr := newTestReader(t)
+	defer fr.Close()
+	for _, tt := range []struct {
+		pix     []byte
+		w, h, c int
+		want    error
+	}{
+		{make([]byte, 100), 10, 10, 2, ErrFrameFormat},
+		{make([]byte, 100), 10, 10, 4, ErrFrameFormat},
+		{make([]byte, 99), 10, 10, 1, ErrFrameSize},
+		{make([]byte, 300), 10, 10, 1, ErrFrameSize},
+		{nil, 0, 0, 1, ErrFrameSize},
+		{make([]byte, 100), -10, -10, 1, ErrFrameSize},
+	} {
+		if _, err := fr.Read(tt.pix, tt.w, tt.h, tt.c); !errors.Is(err, tt.want) {
+			t.Errorf("Read(%d bytes, %d, %d, %d) error = %v; want %v", len(tt.pix), tt.w, tt.h, tt.c, err, tt.want)
+		}
+	}
+	// Tiny and blank frames are valid and have no plates.
+	for _, sz := range []image.Point{{1, 1}, {16, 16}, {320, 240}} {
+		reads, err := fr.Read(make([]byte, sz.X*sz.Y), sz.X, sz.Y, 1)
+		if err != nil || len(reads) != 0 {
+			t.Errorf("Read(blank %v) = %d reads, %v", sz, len(reads), err)
+		}
+	}
+	m := gocv.NewMatWithSize(10, 10, gocv.MatTypeCV32F)
+	defer m.Close()
+	if _, err := fr.ReadMat(m); !errors.Is(err, ErrFrameFormat) {
+		t.Errorf("ReadMat(CV_32F) error = %v; want ErrFrameFormat", err)
+	}
+	empty := gocv.NewMat()
+	defer empty.Close()
+	if _, err := fr.ReadMat(empty); !errors.Is(err, ErrFrameSize) {
+		t.Errorf("ReadMat(empty) error = %v; want ErrFrameSize", err)
+	}
+}
+
+func TestRectifierCrop(t *testing.T) {
+	start := matCount()
+	// A frame with a bright bar tilted 10 degrees: cropped upright, the bar is level.
+	sc := synth.RenderScene(1, synth.SceneOptions{GoFontsOnly: true, Noise: -1, Vehicles: []synth.Vehicle{
+		{X: 400, Y: 300, PlateWidth: 200, Tilt: 10, PlateSeed: 3, Plain: true}}})
+	grey := greyMat(t, sc.Image)
+	r := NewRectifier()
+	g := Region{CX: 400, CY: 300, Width: 200, Height: 100, Angle: 10}
+	crop := r.Crop(grey, g, 128, 64)
+	if crop.Cols() != 128 || crop.Rows() != 64 || crop.Type() != gocv.MatTypeCV8UC1 {
+		t.Fatalf("Crop = %dx%d type %v", crop.Cols(), crop.Rows(), crop.Type())
+	}
+	if b := g.Bounds(); !b.Eq(image.Rect(292, 233, 508, 367)) {
+		t.Errorf("Bounds() = %v", b)
+	}
+	// Upright, the plate's top border row is uniform: compare the left and right ends of the
+	// row just inside the crop's top.
+	pix, _ := crop.DataPtrUint8()
+	left, right := int(pix[3*128+10]), int(pix[3*128+117])
+	if d := left - right; d > 40 || d < -40 {
+		t.Errorf("crop not level: row 3 has %d at the left, %d at the right", left, right)
+	}
+	r.Close()
+	grey.Close()
+	if n := matCount(); n != start {
+		t.Errorf("Mat count %d -> %d: leak", start, n)
+	}
+}
+
+func BenchmarkFrameReader720p(b *testing.B) {
+	sc := synth.RenderScene(1, synth.SceneOptions{Vehicles: sceneCases[:1], GoFontsOnly: true})
+	pix := greyPix(sc.Image)
+	fr := newTestReader(b)
+	defer fr.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := fr.Read(pix, 1280, 720, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRecognizeBand(b *testing.B) {
+	sc := synth.RenderScene(1, synth.SceneOptions{Vehicles: sceneCases[:1], GoFontsOnly: true})
+	grey := greyMat(b, sc.Image)
+	defer grey.Close()
+	fr := newTestReader(b)
+	defer fr.Close()
+	cands := fr.loc.Locate(grey)
+	if len(cands) == 0 {
+		b.Fatal("no candidate")
+	}
+	c := cands[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		fr.readCandidate(grey, c)
+	}
+}
