@@ -381,3 +381,22 @@ func BenchmarkSealSign(b *testing.B) {
 		})
 	}
 }
+
+// TestDocMatchesVectors keeps docs/envelope.md in step with the vectors.
+func TestDocMatchesVectors(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "envelope.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", "vectors", "x25519-chacha20poly1305.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v vector
+	json.Unmarshal(b, &v)
+	for _, want := range []string{v.RecipientPrivate, v.SigningPublic, v.Plaintext, v.Envelope[len(v.Envelope)-64:]} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/envelope.md lacks %q from the x25519-chacha20poly1305 vector", want)
+		}
+	}
+}
