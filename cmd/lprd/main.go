@@ -35,7 +35,7 @@ func init() {
 		{"eval", "eval -crops DIR|-dataset DIR -out FILE   read a folder of plate crops or benchmark photos", evalMain},
 		{"bench", "bench [flags]           replay frames through the real pipeline as fast as possible and report", benchMain},
 		{"record", "record [flags]          maintenance only: record a short clip from a real camera to a file", recordMain},
-		{"help", "help                    this text", func([]string) int { usage(os.Stdout); return 0 }},
+		{"help", "help                    this text", func([]string) int { printUsage(os.Stdout); return 0 }},
 	}
 }
 
@@ -50,11 +50,11 @@ func main() {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "lprd: unknown command %q\n", name)
-	usage(os.Stderr)
+	printUsage(os.Stderr)
 	os.Exit(2)
 }
 
-func usage(w io.Writer) {
+func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: lprd <command> [arguments]\n\ncommands:")
 	for _, c := range commands {
 		fmt.Fprintln(w, "  "+c.usage)
