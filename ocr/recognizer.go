@@ -36,7 +36,26 @@ type RecognizerOptions struct {
 	BeamWidth int
 	// TopN is the number of candidates returned; 0 means 5.
 	TopN int
+	// Band selects whether the text-band finder is used; see BandMode.
+	Band BandMode
+	// BandBelow is the confidence under which BandFallback also reads the
+	// text band; 0 means 0.9.
+	BandBelow float32
 }
+
+// BandMode selects how the recognizer uses the text-band finder.
+type BandMode uint8
+
+const (
+	// BandFallback reads the whole crop, and when the reading's confidence
+	// is under BandBelow also the text band, keeping the more confident
+	// reading. It is the default.
+	BandFallback BandMode = iota
+	// BandOff reads the whole crop only (one network pass).
+	BandOff
+	// BandBoth always reads the whole crop and the band (two passes).
+	BandBoth
+)
 
 // Errors for crops the recognizer refuses. They are returned instead of
 // letting OpenCV throw, which would abort the process.
@@ -58,6 +77,7 @@ type Recognizer struct {
 	opt                RecognizerOptions
 	net                gocv.Net
 	grey, small, input gocv.Mat
+	band               *bandFinder
 	blob               []float32 // aliases input's data
 	probs              ctc.Probs
 }
@@ -74,6 +94,9 @@ func NewRecognizerWithOptions(opt RecognizerOptions) (*Recognizer, error) {
 	}
 	if opt.TopN <= 0 {
 		opt.TopN = 5
+	}
+	if opt.BandBelow <= 0 {
+		opt.BandBelow = 0.9
 	}
 	model := models.RecognizerONNX()
 	if len(model) == 0 {
@@ -93,6 +116,7 @@ func NewRecognizerWithOptions(opt RecognizerOptions) (*Recognizer, error) {
 		grey:  gocv.NewMat(),
 		small: gocv.NewMat(),
 		input: gocv.NewMatWithSizes([]int{1, 1, models.InputHeight, models.InputWidth}, gocv.MatTypeCV32F),
+		band:  newBandFinder(),
 	}
 	r.blob, err = r.input.DataPtrFloat32()
 	if err != nil {
@@ -105,6 +129,7 @@ func NewRecognizerWithOptions(opt RecognizerOptions) (*Recognizer, error) {
 // Close releases the network and the scratch Mats.
 func (r *Recognizer) Close() error {
 	r.blob = nil
+	r.band.Close()
 	r.input.Close()
 	r.small.Close()
 	r.grey.Close()
@@ -112,14 +137,46 @@ func (r *Recognizer) Close() error {
 }
 
 // Read reads one plate crop (8-bit grey, BGR or BGRA, any size within the
-// limits). The whole crop is read: the network was trained on whole plates
-// with banners, slogans and loose margins, and on text bands cut with
-// generous margins.
+// limits). The network was trained on whole plates with banners, slogans and
+// loose margins, and on text bands cut with generous margins; depending on
+// the BandMode it reads the whole crop, the band the band finder returns, or
+// both.
 func (r *Recognizer) Read(plate gocv.Mat) (Reading, error) {
 	if err := checkCrop(plate); err != nil {
 		return Reading{}, err
 	}
-	if err := models.Prepare(plate, &r.grey, &r.small); err != nil {
+	grey := plate
+	switch plate.Type() {
+	case gocv.MatTypeCV8UC1:
+	case gocv.MatTypeCV8UC3:
+		gocv.CvtColor(plate, &r.grey, gocv.ColorBGRToGray)
+		grey = r.grey
+	case gocv.MatTypeCV8UC4:
+		gocv.CvtColor(plate, &r.grey, gocv.ColorBGRAToGray)
+		grey = r.grey
+	default:
+		return Reading{}, fmt.Errorf("ocr: recognizer: unsupported crop type %v (want 8-bit grey, BGR or BGRA)", plate.Type())
+	}
+	rd, err := r.readGrey(grey)
+	if err != nil || r.opt.Band == BandOff || (r.opt.Band == BandFallback && rd.Confidence >= r.opt.BandBelow) {
+		return rd, err
+	}
+	rect, ok := r.band.find(grey)
+	if !ok {
+		return rd, nil
+	}
+	region := grey.Region(rect)
+	rb, err := r.readGrey(region)
+	region.Close()
+	if err != nil || rb.Confidence <= rd.Confidence {
+		return rd, nil
+	}
+	return rb, nil
+}
+
+// readGrey reads an 8-bit grey crop.
+func (r *Recognizer) readGrey(grey gocv.Mat) (Reading, error) {
+	if err := models.Prepare(grey, nil, &r.small); err != nil {
 		return Reading{}, fmt.Errorf("ocr: recognizer: %w", err)
 	}
 	return r.readPrepared()

@@ -2,7 +2,8 @@
 """Train the lprd plate recognizer (conv-only CTC) on synthetic plates.
 
 Called by scripts/train-ocr, which generates the data with ocr/synth/gensynth.
-Data: PREFIX.u8 (N x 32 x 128 grey bytes) and PREFIX.txt (one label a line).
+Data: chunks PREFIX-K.u8 (N x 32 x 128 grey bytes) and PREFIX-K.txt (one label
+a line), K = 0, 1, ...; chunks that appear during training are added.
 
 Writes checkpoints to WORK/ckpt.pt (resumable with --resume), exports
 ocr/models/recognizer.onnx (opset 11, Identity nodes removed, output raw logits
@@ -25,8 +26,9 @@ H, W, T = 32, 128, 32
 MIN_STD = 8.0
 
 
-def conv(cin, cout, k=3, pad=1):
-    return [nn.Conv2d(cin, cout, k, padding=pad, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+def conv(cin, cout, k=3, pad=1, stride=1):
+    return [nn.Conv2d(cin, cout, k, padding=pad, stride=stride, bias=False), nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True)]
 
 
 class Net(nn.Module):
@@ -35,7 +37,7 @@ class Net(nn.Module):
     def __init__(self, classes=len(ALPHABET) + 1):
         super().__init__()
         self.body = nn.Sequential(
-            *conv(1, 32), nn.MaxPool2d(2),              # 16 x 64
+            *conv(1, 32, stride=2),                     # 16 x 64 (a strided first layer trains ~5x faster here)
             *conv(32, 64), nn.MaxPool2d(2),             # 8 x 32
             *conv(64, 96), *conv(96, 96), nn.MaxPool2d((2, 1)),      # 4 x 32
             *conv(96, 128), *conv(128, 128), nn.MaxPool2d((2, 1)),   # 2 x 32
@@ -87,6 +89,25 @@ def load(prefix):
     x = x[: n * H * W].reshape(n, 1, H, W)
     keep = [i for i, l in enumerate(labels) if 0 < len(l) <= 12]
     return torch.from_numpy(x[keep]), [labels[i] for i in keep]
+
+
+class Chunks:
+    """Training data in chunks PREFIX-0, PREFIX-1, ... that a generator may
+    still be writing: a chunk counts once its .txt exists (written last)."""
+
+    def __init__(self, prefix):
+        self.prefix, self.loaded = prefix, 0
+        self.x, self.labels = None, []
+
+    def refresh(self):
+        added = False
+        while os.path.exists(f"{self.prefix}-{self.loaded}.txt"):
+            x, l = load(f"{self.prefix}-{self.loaded}")
+            self.x = x if self.x is None else torch.cat([self.x, x])
+            self.labels += l
+            self.loaded += 1
+            added = True
+        return added
 
 
 def evaluate(model, x, labels, bs=256):
@@ -151,13 +172,15 @@ CARD = """# Plate recognizer model card
 
 ## Network
 - Conv-only CTC recognizer, {params} parameters: 7 conv 3x3/2x3 + BatchNorm + ReLU layers
-  (32-64-96-96-128-128-192 channels, max-pooling 2x2, 2x2, 2x1, 2x1), dropout 0.1, a 1x1 conv to
-  37 classes. Input 1x1x32x128 float (grey crop resized with area interpolation, then per-image
+  (32-64-96-96-128-128-192 channels; the first with stride 2, then max-pooling 2x2, 2x1, 2x1),
+  dropout 0.1, a 1x1 conv to 37 classes. Input 1x1x32x128 float (grey crop resized with area interpolation, then per-image
   zero mean / unit standard deviation, see `models.Normalize`); output raw logits 1x37x1x32
   (class 0 = CTC blank, class i = `0-9A-Z`[i-1]), decoded in Go (`ocr/ctc`).
 - Exported with opset 11, Identity nodes removed; `scripts/train-ocr` checks that gocv's logits equal
   PyTorch's on a fixed batch (`ocr/models/testdata`, `TestReference`).
-- Why conv-only: a CRNN trains 3x slower on these 2-core machines and runs slower through gocv;
+- Why conv-only: a CRNN trains 3x slower on these 2-core machines and runs slower through gocv.
+  Why a strided first layer: with a full-resolution first layer the network trained at under 60
+  samples/s, with stride 2 at about 240 samples/s on an idle machine, for the same parameters;
   the receptive field of the last layer (about 50 px of 128) spans two to three characters,
   enough for CTC on plates.
 
@@ -224,9 +247,12 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
-    x, labels = load(args.train)
+    data = Chunks(args.train)
+    data.refresh()
+    if not data.labels:
+        sys.exit(f"no training data at {args.train}-0")
     vx, vlabels = load(args.val)
-    print(f"train {len(labels)} samples, val {len(vlabels)}", flush=True)
+    print(f"train {len(data.labels)} samples ({data.loaded} chunks), val {len(vlabels)}", flush=True)
 
     model = Net()
     nparams = sum(p.numel() for p in model.parameters())
@@ -251,7 +277,6 @@ def main():
         print(f"resumed at step {step}", flush=True)
 
     g = torch.Generator().manual_seed(args.seed * 1000 + step)
-    n = len(labels)
     t0 = time.time()
     tlast, slast = t0, step
     run_loss, run_acc = None, None
@@ -260,9 +285,9 @@ def main():
         lr = lr_at((wall0 + time.time() - t0) / budget)
         for pg in opt.param_groups:
             pg["lr"] = lr
-        idx = torch.randint(0, n, (args.batch,), generator=g)
-        xb = normalize(x[idx])
-        lb = [labels[i] for i in idx.tolist()]
+        idx = torch.randint(0, len(data.labels), (args.batch,), generator=g)
+        xb = normalize(data.x[idx])
+        lb = [data.labels[i] for i in idx.tolist()]
         tg, tl = encode(lb)
         out = model(xb)  # N C 1 T
         lp = F.log_softmax(out[:, :, 0, :], dim=1).permute(2, 0, 1)  # T N C
@@ -283,6 +308,8 @@ def main():
                   f"lr {lr:.2e} seen {step * args.batch} ETA {eta / 60:.1f} min", flush=True)
             tlast, slast = now, step
         if step % 500 == 0:
+            if data.refresh():
+                print(f"step {step}: training data now {len(data.labels)} samples ({data.loaded} chunks)", flush=True)
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
                         "step": step, "wall": wall0 + now - t0}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
@@ -295,7 +322,7 @@ def main():
     export(model, args.onnx, vx[:4].clone(), args.refdir)
     with open(os.path.join(args.work, "result.json"), "w") as f:
         json.dump({"steps": step, "batch": args.batch, "samples_seen": step * args.batch,
-                   "train_samples": len(labels), "val_samples": len(vlabels), "val_acc": val_acc,
+                   "train_samples": len(data.labels), "val_samples": len(vlabels), "val_acc": val_acc,
                    "wall_min": wall / 60, "params": nparams, "seed": args.seed, "lr": args.lr}, f)
 
 
