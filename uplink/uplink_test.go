@@ -322,3 +322,29 @@ func TestHealthJSON(t *testing.T) {
 		t.Error("CPUTemperature(empty root) != nil")
 	}
 }
+
+// A publish that gets no PUBACK within PublishTimeout is retried on a new
+// connection; nothing is removed from the outbox meanwhile.
+func TestPublishTimeoutReconnects(t *testing.T) {
+	k := newKeys(t, envelope.KEMX25519)
+	fc := &uplinktest.FakeClient{HoldAcks: true}
+	opt := fakeOptions(t, k, fc)
+	opt.PublishTimeout = 100 * time.Millisecond
+	u, err := New(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads, _, _ := u.Topics()
+	stop := run(t, u)
+	if err := u.Submit(testEvent(1, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a second connection", 5*time.Second, func() bool { return fc.Connects() >= 2 && len(fc.Published(reads)) >= 2 })
+	if h := u.Health(); h.OutboxDepth != 1 || h.PublishErrors == 0 {
+		t.Errorf("Health() = depth %d, publish errors %d; want 1 and > 0", h.OutboxDepth, h.PublishErrors)
+	}
+	fc.SetHoldAcks(false)
+	fc.Ack()
+	waitFor(t, "the acknowledgement", 5*time.Second, func() bool { return u.Health().OutboxDepth == 0 })
+	stop()
+}
