@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"gocv.io/x/gocv"
+
+	"github.com/lprd/lprd/ocr/synth"
+	"github.com/lprd/lprd/uplink/envelope"
+	"github.com/lprd/lprd/uplink/receiver"
+	"github.com/lprd/lprd/uplink/uplinktest"
+)
+
+// writeLaneClip renders a synthetic lane clip as an MJPEG AVI (test data
+// only: the product never writes frames) and returns its plates.
+func writeLaneClip(t *testing.T, path string, opt synth.LaneOptions) []string {
+	t.Helper()
+	lane := synth.NewLane(11, opt)
+	vw, err := gocv.VideoWriterFile(path, "MJPG", opt.FPS, opt.Width, opt.Height, true)
+	if err != nil || !vw.IsOpened() {
+		t.Fatalf("VideoWriterFile(%s): %v", path, err)
+	}
+	defer vw.Close()
+	for i := range lane.Frames() {
+		img := lane.Frame(i).Image
+		rgba, err := gocv.ImageToMatRGBA(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bgr := gocv.NewMat()
+		gocv.CvtColor(rgba, &bgr, gocv.ColorRGBAToBGR)
+		if err := vw.Write(bgr); err != nil {
+			t.Fatal(err)
+		}
+		rgba.Close()
+		bgr.Close()
+	}
+	var plates []string
+	for _, p := range lane.Passes() {
+		plates = append(plates, p.Text)
+	}
+	return plates
+}
+
+// TestDaemonEndToEnd runs the whole daemon on a synthetic clip against a real
+// mosquitto with mutual TLS, and checks what a backend and an eavesdropper on
+// the broker see.
+func TestDaemonEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	dir := t.TempDir()
+	pki := uplinktest.NewPKI(t)
+	broker := uplinktest.StartMosquitto(t, pki)
+
+	backend, err := envelope.GenerateRecipientKey(envelope.KEMMLKEM768X25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := envelope.GenerateSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubPEM := backend.Public().MarshalPEM()
+	keyPEM, err := envelope.MarshalSigningPrivateKey(signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "backend.pub"), pubPEM)
+	writeFile(t, filepath.Join(dir, "device.key"), keyPEM)
+
+	clip := filepath.Join(dir, "lane.avi")
+	plates := writeLaneClip(t, clip, synth.LaneOptions{Width: 960, Height: 540, FPS: 10, Vehicles: 2,
+		Pass: 2 * time.Second, Gap: 500 * time.Millisecond})
+
+	// An eavesdropper on the whole broker, and the backend.
+	recv, err := receiver.New(receiver.Options{RecipientKeys: []*envelope.RecipientPrivateKey{backend},
+		DeviceKeys: map[string][]ed25519.PublicKey{"e2e-cam": {signer.Public().(ed25519.PublicKey)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		topics = map[string][][]byte{}
+	)
+	sub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL()).SetClientID("e2e-spy").
+		SetTLSConfig(tlsConfig(t, pki)).SetOrderMatters(false))
+	if tok := sub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("spy connect: %v", tok.Error())
+	}
+	defer sub.Disconnect(100)
+	if tok := sub.Subscribe("#", 1, func(_ mqtt.Client, m mqtt.Message) {
+		mu.Lock()
+		topics[m.Topic()] = append(topics[m.Topic()], bytes.Clone(m.Payload()))
+		mu.Unlock()
+	}); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("spy subscribe: %v", tok.Error())
+	}
+
+	cfg, problems := buildConfig([]envEntry{
+		{key: "LPRD_DEVICE_ID", value: "e2e-cam"}, {key: "LPRD_SITE", value: "test"}, {key: "LPRD_LANE", value: "2"},
+		{key: "LPRD_CAMERA", value: clip}, {key: "LPRD_REPLAY_RATE", value: "fast"}, {key: "LPRD_EXIT_AT_END", value: "true"},
+		{key: "LPRD_MQTT_BROKER", value: broker.URL()}, {key: "LPRD_MQTT_CA", value: pki.CAFile},
+		{key: "LPRD_MQTT_CERT", value: pki.ClientCert}, {key: "LPRD_MQTT_KEY", value: pki.ClientKey},
+		{key: "LPRD_BACKEND_KEY", value: filepath.Join(dir, "backend.pub")},
+		{key: "LPRD_SIGNING_KEY", value: filepath.Join(dir, "device.key")},
+		{key: "LPRD_STATE_DIR", value: filepath.Join(dir, "state")}, {key: "LPRD_HEALTH_INTERVAL", value: "1s"},
+		{key: "LPRD_WORKERS", value: "2"}, {key: "LPRD_LOG_LEVEL", value: "debug"},
+	})
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	var logs syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := runDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))); err != nil {
+		t.Fatalf("runDaemon: %v\n%s", err, logs.String())
+	}
+	time.Sleep(300 * time.Millisecond) // let the spy receive the last messages
+
+	mu.Lock()
+	defer mu.Unlock()
+	prefix := "lpr/test/e2e-cam/"
+	var got []string
+	for _, p := range topics[prefix+"reads"] {
+		rd, err := recv.Accept(p)
+		if err != nil {
+			t.Errorf("backend rejected an envelope: %v", err)
+			continue
+		}
+		if rd.Event.Lane != "2" || rd.Event.Frames < 1 || rd.Event.Model == "" || len(rd.Event.Candidates) == 0 {
+			t.Errorf("event lacks fields: %+v", rd.Event)
+		}
+		got = append(got, rd.Event.Plate)
+	}
+	correct := 0
+	for _, want := range plates {
+		for _, g := range got {
+			if g == want {
+				correct++
+				break
+			}
+		}
+	}
+	t.Logf("clip plates %d, reads %d, read correctly %d", len(plates), len(got), correct)
+	if correct == 0 {
+		t.Errorf("no plate of the clip was read correctly (%d reads)", len(got))
+	}
+	if len(got) > 2*len(plates) {
+		t.Errorf("%d reads for %d vehicles: fusion emits duplicates", len(got), len(plates))
+	}
+
+	// Status and health are there, and nothing anywhere carries a plate in clear.
+	if s := topics[prefix+"status"]; len(s) == 0 || string(s[len(s)-1]) != "stopped" {
+		t.Errorf("status messages %q; want the last to be stopped", s)
+	}
+	var h map[string]any
+	if hs := topics[prefix+"health"]; len(hs) == 0 || json.Unmarshal(hs[len(hs)-1], &h) != nil || h["camera_state"] == nil {
+		t.Errorf("no usable health message: %q", hs)
+	}
+	for topic, msgs := range topics {
+		for _, m := range msgs {
+			for _, p := range plates {
+				if bytes.Contains(m, []byte(p)) {
+					t.Errorf("plate text in clear on topic %s", topic)
+				}
+			}
+		}
+	}
+	for _, p := range plates {
+		if strings.Contains(logs.String(), p) {
+			t.Errorf("plate text in the daemon's log")
+		}
+	}
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tlsConfig(t *testing.T, pki *uplinktest.PKI) *tls.Config {
+	t.Helper()
+	ca, err := os.ReadFile(pki.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	cert, err := tls.LoadX509KeyPair(pki.ClientCert, pki.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+}
+
+// syncBuffer is a bytes.Buffer safe for the daemon's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
