@@ -22,6 +22,7 @@ func TestEvalCropsDir(t *testing.T) {
 	if *evalCropsDir == "" || *evalCropsOut == "" {
 		t.Skip("needs -evalcrops DIR -evalout FILE")
 	}
+	SetOpenCVThreads(1)
 	f, err := os.Create(*evalCropsOut)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,10 @@ import (
 // evalCrops runs the recognizer on every image of dir (each image is one
 // plate crop) and writes the predictions to out in the format of
 // ../shared/tools/score-plates.
+// It runs OpenCV on one thread, as the daemon's workers do, so the times
+// are per plate on one core.
 func evalCrops(dir, out string) error {
+	ocr.SetOpenCVThreads(1)
 	f, err := os.Create(out)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
