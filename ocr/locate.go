@@ -311,6 +311,11 @@ func (l *Locator) verify(grey gocv.Mat, r image.Rectangle) {
 			continue
 		}
 		c.Box = plateBox(c, fw, fh)
+		// Text along the top or bottom edge of a frame is most often a camera's burned-in
+		// overlay (time, camera name); a plate there is cut off anyway.
+		if edge := fh / 40; c.Band.Min.Y <= edge || c.Band.Max.Y >= fh-edge {
+			c.Score -= 4
+		}
 		l.cands = append(l.cands, c)
 	}
 }

@@ -21,7 +21,7 @@ type FrameReaderOptions struct {
 	Recognizer RecognizerOptions
 	// Rules rank and repair readings and name the matched format; nil uses none.
 	Rules *plateformat.Set
-	// ReadBudget is the most candidates the recognizer reads per frame, best first (default 6).
+	// ReadBudget is the most candidates the recognizer reads per frame, best first (default 4).
 	ReadBudget int
 	// MaxPlates caps the plates returned per frame (default 4).
 	MaxPlates int
@@ -35,7 +35,7 @@ type FrameReaderOptions struct {
 
 func (o FrameReaderOptions) withDefaults() FrameReaderOptions {
 	if o.ReadBudget <= 0 {
-		o.ReadBudget = 6
+		o.ReadBudget = 4
 	}
 	if o.MaxPlates <= 0 {
 		o.MaxPlates = 4
