@@ -43,7 +43,7 @@ type State struct {
 	// topic shows why the camera last reconnected.
 	LastError string `json:"last_error,omitempty"`
 	// RetryIn is the wait before the next reopen, while reconnecting.
-	RetryIn    time.Duration `json:"retry_in,omitempty"`
+	RetryIn    time.Duration `json:"retry_in_ns,omitempty"`
 	Negotiated Negotiated    `json:"negotiated"`
 	// FPSIn is the rate at which frames arrived over the last second or so.
 	FPSIn float64 `json:"fps_in"`

@@ -12,19 +12,19 @@ import (
 type Negotiated struct {
 	// Format is the camera's format: "MJPG", "YUYV", "GREY" for V4L2, the codec
 	// for video files and streams, "images" for folders.
-	Format string
-	Width  int
-	Height int
+	Format string `json:"format"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
 	// FPS is the frame rate the driver reports (0 when unknown).
-	FPS float64
-	// Buffers is the number of driver buffers granted (V4L2 only).
-	Buffers int
+	FPS float64 `json:"fps"`
+	// Buffers is the number of driver buffers asked for (V4L2 only).
+	Buffers int `json:"buffers,omitempty"`
 	// Exposure and Gain are the values set, after clamping to the control's range
 	// (0 when left to the driver; see Notes).
-	Exposure time.Duration
-	Gain     int
+	Exposure time.Duration `json:"exposure_ns,omitempty"`
+	Gain     int           `json:"gain,omitempty"`
 	// Notes lists requests the driver could not honour, in words.
-	Notes []string
+	Notes []string `json:"notes,omitempty"`
 }
 
 // formatPreference is the order "auto" tries: raw grey costs nothing, YUYV grey costs
