@@ -231,6 +231,16 @@ func TestIntegrationEndToEndMutualTLS(t *testing.T) {
 		}
 	}
 
+	// A client without a certificate is refused by the broker.
+	anon := tlsClient(b, "anon", true)
+	anon.CertFile, anon.KeyFile = "", ""
+	if c, err := mqttclient.New(anon); err == nil {
+		if tok := c.Connect(); tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
+			t.Error("connected without a client certificate")
+			c.Disconnect(0)
+		}
+	}
+
 	opt := Options{
 		Broker: b.URL(), CAFile: pki.CAFile, CertFile: pki.ClientCert, KeyFile: pki.ClientKey,
 		Site: "port-a", DeviceID: "dev1", RecipientKey: k.rcpt.Public(), SigningKey: k.signer,

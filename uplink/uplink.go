@@ -115,8 +115,18 @@ type Uplink struct {
 
 type topics struct{ reads, status, health string }
 
-// ErrClosed is returned by Submit after Close.
-var ErrClosed = errors.New("uplink closed")
+// Errors of Submit.
+var (
+	ErrClosed = errors.New("uplink closed")
+	// ErrClockNotSet is returned while the system clock is before
+	// MinClock: a read sealed with a 1970 time would be refused by the
+	// backend and expire from the outbox at once. Wait for time
+	// synchronisation before reading plates.
+	ErrClockNotSet = errors.New("system clock not set")
+)
+
+// MinClock is the earliest time Submit accepts as "now".
+var MinClock = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // New checks the options, loads the keys and opens the outbox. It does not
 // connect; Run does.
@@ -238,6 +248,9 @@ func (u *Uplink) Topics() (reads, status, health string) {
 // Site are filled in. Errors name the event by its id, never by its plate.
 func (u *Uplink) Submit(ev Event) error {
 	now := u.opt.Now()
+	if now.Before(MinClock) {
+		return fmt.Errorf("uplink: %w: %s", ErrClockNotSet, now.UTC().Format(time.RFC3339))
+	}
 	if ev.V == 0 {
 		ev.V = envelope.EventVersion
 	}

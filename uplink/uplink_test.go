@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -81,6 +82,23 @@ func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	}
 }
 
+// checkGoroutines fails the test when goroutines started during it are
+// still running a moment after it ended.
+func checkGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(2 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<16)
+				t.Errorf("%d goroutines leaked:\n%s", runtime.NumGoroutine()-before, buf[:runtime.Stack(buf, true)])
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
 // run starts u.Run and returns a stop function that cancels it, waits and
 // closes u.
 func run(t testing.TB, u *Uplink) (stop func()) {
@@ -108,6 +126,7 @@ func run(t testing.TB, u *Uplink) (stop func()) {
 }
 
 func TestSubmitPublishAck(t *testing.T) {
+	checkGoroutines(t)
 	k := newKeys(t, envelope.KEMX25519)
 	fc := &uplinktest.FakeClient{}
 	u, err := New(context.Background(), fakeOptions(t, k, fc))
@@ -163,6 +182,7 @@ func TestSubmitPublishAck(t *testing.T) {
 // republishes from the oldest unacknowledged envelope, in order, so the
 // receiver gets everything (some twice, dropped as duplicates).
 func TestRepublishAfterConnectionLoss(t *testing.T) {
+	checkGoroutines(t)
 	k := newKeys(t, envelope.KEMX25519)
 	fc := &uplinktest.FakeClient{HoldAcks: true}
 	u, err := New(context.Background(), fakeOptions(t, k, fc))
@@ -209,6 +229,7 @@ func TestRepublishAfterConnectionLoss(t *testing.T) {
 }
 
 func TestOutboxSurvivesRestartWithoutBroker(t *testing.T) {
+	checkGoroutines(t)
 	k := newKeys(t, envelope.KEMX25519)
 	down := &uplinktest.FakeClient{ConnectErr: func() error { return errors.New("broker down") }}
 	opt := fakeOptions(t, k, down)
@@ -264,6 +285,11 @@ func TestSubmitRejects(t *testing.T) {
 	if !errors.Is(err, envelope.ErrInvalidEvent) || bytes.Contains([]byte(err.Error()), []byte("PLT")) {
 		t.Errorf("Submit(bad confidence) error %v; want ErrInvalidEvent without plate text", err)
 	}
+	u.opt.Now = func() time.Time { return time.Unix(3600, 0) }
+	if err := u.Submit(testEvent(1, time.Now())); !errors.Is(err, ErrClockNotSet) {
+		t.Errorf("Submit with a 1970 clock error %v; want ErrClockNotSet", err)
+	}
+	u.opt.Now = time.Now
 	u.Close()
 	if err := u.Submit(testEvent(2, time.Now())); !errors.Is(err, ErrClosed) {
 		t.Errorf("Submit after Close error %v; want ErrClosed", err)
@@ -326,6 +352,7 @@ func TestHealthJSON(t *testing.T) {
 // A publish that gets no PUBACK within PublishTimeout is retried on a new
 // connection; nothing is removed from the outbox meanwhile.
 func TestPublishTimeoutReconnects(t *testing.T) {
+	checkGoroutines(t)
 	k := newKeys(t, envelope.KEMX25519)
 	fc := &uplinktest.FakeClient{HoldAcks: true}
 	opt := fakeOptions(t, k, fc)
