@@ -21,6 +21,13 @@ func rawStride(n, width, height, bpp int) (int, error) {
 	if stride < row {
 		stride = row
 	}
+	// Row padding is small (alignment); a much longer frame means the driver chose
+	// another size than the one negotiated (webcam v0.6.1 does not report it), and
+	// reading it with a made-up stride would give a sheared image.
+	if stride > row+max(256, row/4) {
+		return 0, fmt.Errorf("%w: %d bytes do not fit %dx%d at %d bytes/pixel (did the driver choose another size?)",
+			ErrCorruptFrame, n, width, height, bpp)
+	}
 	return stride, nil
 }
 

@@ -40,6 +40,7 @@ func TestRawFrameErrors(t *testing.T) {
 		{"zero size", GreyFromYUYV(dst, make([]byte, 8), 0, 4)},
 		{"grey truncated", GreyFromGrey(dst, make([]byte, 31), 8, 4)},
 		{"bgr truncated", BGRFromYUYV(make([]byte, 96), make([]byte, 10), 4, 2)},
+		{"driver chose 1280x720", GreyFromYUYV(make([]byte, 640*480), make([]byte, 1280*720*2), 640, 480)},
 	} {
 		if !errors.Is(tc.err, ErrCorruptFrame) {
 			t.Errorf("%s: err = %v; want ErrCorruptFrame", tc.name, tc.err)
