@@ -71,7 +71,7 @@ func (r *Rectifier) Crop(frame gocv.Mat, g Region, outW, outH int) gocv.Mat {
 
 // PlateRegion is the whole plate around a candidate's character row, upright.
 func (c PlateCandidate) PlateRegion() Region {
-	w := math.Max(c.TextWidth*1.25, c.CharHeight*3.6)
+	w := math.Max(c.TextWidth*1.15, c.CharHeight*3.3)
 	h := w / 2
 	// US and Mexican plates carry a banner above the characters: the plate's centre is a little
 	// above the row's.
