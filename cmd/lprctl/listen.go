@@ -44,6 +44,7 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	maxSkew := fs.Duration("max-skew", receiver.DefaultMaxSkew, "refuse envelopes sealed this far in the future")
 	window := fs.Uint64("replay-window", receiver.DefaultReplayWindow, "sequence numbers remembered per device")
 	statsEvery := fs.Duration("stats", 0, "print the counters to stderr at this interval (0: only on exit)")
+	statePath := fs.String("state", "", "file that keeps the replay and duplicate memory across restarts (saved every 10 s and on exit)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -70,6 +71,12 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
 		return 1
 	}
+	if *statePath != "" {
+		if err := rcv.LoadState(*statePath); err != nil {
+			fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
+			return 1
+		}
+	}
 	out := stdout
 	var file *os.File
 	if *outPath != "" {
@@ -91,8 +98,26 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *share != "" {
 		topic = "$share/" + *share + "/" + topic
 	}
+	var bg sync.WaitGroup
+	defer bg.Wait()
+	if *statePath != "" {
+		bg.Go(func() {
+			t := time.NewTicker(10 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if err := rcv.SaveState(*statePath); err != nil {
+						logf("%v", err)
+					}
+				}
+			}
+		})
+	}
 	if *statsEvery > 0 {
-		go func() {
+		bg.Go(func() {
 			t := time.NewTicker(*statsEvery)
 			defer t.Stop()
 			for {
@@ -103,7 +128,7 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 					logf("%s", statsLine(rcv.Stats()))
 				}
 			}
-		}()
+		})
 	}
 	err = receiver.Listen(ctx, rcv, receiver.ListenOptions{
 		Client: m.config(*clean), Topic: topic,
@@ -139,8 +164,15 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
 		return 1
 	}
+	code := 0
+	if *statePath != "" {
+		if err := rcv.SaveState(*statePath); err != nil {
+			logf("%v", err)
+			code = 1
+		}
+	}
 	logf("%s", statsLine(rcv.Stats()))
-	return 0
+	return code
 }
 
 func statsLine(s receiver.Stats) string {

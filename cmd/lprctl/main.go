@@ -72,7 +72,8 @@ listen subscribes to <prefix>/+/+/reads (or $share/<group>/... with -share), ver
      "missing_before":N (only after a gap), "event":{...the event...}}
   Rejections (malformed, unknown-device, tampered, out-of-window, replayed, duplicate,
   wrong-recipient, invalid-event) and sequence gaps are reported on stderr and counted;
-  the counts are printed on exit (SIGINT/SIGTERM) and every -stats interval.
+  the counts are printed on exit (SIGINT/SIGTERM) and every -stats interval. With -state FILE
+  the replay and duplicate memory survives restarts of the listener.
   It uses a persistent MQTT session (fixed -client-id) so the broker keeps reads while it
   is away; a read is acknowledged to the broker only after it was written.
 

@@ -107,7 +107,7 @@ func TestIntegrationListenStatus(t *testing.T) {
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, append([]string{"listen", "-backend-key", filepath.Join(keys, "backend.key"), "-devices", devices,
-			"-out", outFile, "-client-id", "test-listener", "-share", "workers"}, tlsArgs...), &lout, &lerr)
+			"-out", outFile, "-client-id", "test-listener", "-share", "workers", "-state", filepath.Join(keys, "listen.state")}, tlsArgs...), &lout, &lerr)
 	}()
 	for !strings.Contains(lerr.String(), "subscribed") {
 		select {
@@ -182,6 +182,9 @@ func TestIntegrationListenStatus(t *testing.T) {
 	}
 	if e := lerr.String(); !strings.Contains(e, "accepted=20") || !strings.Contains(e, "malformed=1") {
 		t.Errorf("listen stderr lacks the counts:\n%s", e)
+	}
+	if _, err := os.Stat(filepath.Join(keys, "listen.state")); err != nil {
+		t.Errorf("listen -state wrote no state: %v", err)
 	}
 	data, _ := os.ReadFile(outFile)
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")

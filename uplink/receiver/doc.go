@@ -20,6 +20,7 @@
 // (Read.Missing); a jump of more than MaxGap is reported as a counter reset
 // (the device lost its state folder), not as missing reads.
 //
-// The state is in memory: after a restart of the receiver, MaxAge bounds how
-// far back a replay can reach.
+// The state is in memory; SaveState and LoadState keep it across restarts
+// (lprctl listen -state). Without a saved state, MaxAge bounds how far back
+// a replay can reach after a restart.
 package receiver
