@@ -60,8 +60,9 @@ type PlateRead struct {
 	// CharConf holds the recognizer's per-character confidences of its own best reading
 	// (before rule fixes, which change characters but not their number).
 	CharConf []float32
-	// Candidates are the alternatives after the rules, best first (Text included).
-	Candidates []Candidate
+	// Candidates are the alternatives after the rules, best first (Text included), in the
+	// type the fusion stage takes.
+	Candidates []plateformat.Candidate
 	// Rule names the format rule Text matched ("" for none).
 	Rule string
 	// Score orders reads of one frame: confidence weighed by rule agreement.
@@ -220,9 +221,9 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c PlateCandidate) (PlateRead,
 		return PlateRead{}, false
 	}
 	r := PlateRead{Box: c.Box, Text: best.Text, Confidence: best.Confidence, CharConf: rd.CharConf,
-		Rule: best.Rule.Name(), Score: best.Score, Candidates: make([]Candidate, len(ranked))}
+		Rule: best.Rule.Name(), Score: best.Score, Candidates: make([]plateformat.Candidate, len(ranked))}
 	for i, x := range ranked {
-		r.Candidates[i] = Candidate{Text: x.Text, Confidence: x.Confidence}
+		r.Candidates[i] = plateformat.Candidate{Text: x.Text, Confidence: x.Confidence}
 	}
 	return r, true
 }
