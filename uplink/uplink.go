@@ -328,7 +328,11 @@ func (u *Uplink) Run(ctx context.Context) error {
 	var (
 		inflight []flight
 		cursor   uint64 // highest seq published on this connection
-		backoff  = time.Second
+		backoff  = time.Second // between failed connection attempts
+		// failWait grows while publishes fail on connections that open
+		// fine (a broker that accepts and then drops us), so such a broker
+		// is not hammered; an acknowledgement resets it.
+		failWait time.Duration
 		timer    = time.NewTimer(time.Hour)
 	)
 	defer timer.Stop()
@@ -344,6 +348,13 @@ func (u *Uplink) Run(ctx context.Context) error {
 			return nil
 		}
 		if !u.connected.Load() {
+			if failWait > 0 {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(failWait):
+				}
+			}
 			if err := u.connect(ctx); err != nil {
 				u.log.Warn("MQTT connect failed", "broker", u.opt.Broker, "err", err, "retry_in", backoff)
 				select {
@@ -395,6 +406,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 		case <-expire.C:
 			u.expire()
 		case <-timer.C:
+			failWait = min(max(2*failWait, 100*time.Millisecond), u.opt.MaxReconnectInterval)
 			u.failures.Add(1)
 			u.connected.Store(false)
 			u.client.Disconnect(0)
@@ -413,10 +425,14 @@ func (u *Uplink) Run(ctx context.Context) error {
 				acks = append(acks, f.e.Seq)
 			}
 			inflight = inflight[len(acks):]
+			if len(acks) > 0 {
+				failWait = 0
+			}
 			if err := u.box.Ack(acks...); err != nil {
 				u.log.Error("outbox", "err", err)
 			}
 			if failed != nil {
+				failWait = min(max(2*failWait, 100*time.Millisecond), u.opt.MaxReconnectInterval)
 				u.failures.Add(1)
 				u.connected.Store(false)
 				u.client.Disconnect(0)
