@@ -327,7 +327,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 
 	var (
 		inflight []flight
-		cursor   uint64 // highest seq published on this connection
+		cursor   uint64        // highest seq published on this connection
 		backoff  = time.Second // between failed connection attempts
 		// failWait grows while publishes fail on connections that open
 		// fine (a broker that accepts and then drops us), so such a broker
