@@ -270,3 +270,9 @@ func TestLED(t *testing.T) {
 		none.Set(LEDOn) // must not panic
 	})
 }
+
+func TestLookupUnknownLine(t *testing.T) {
+	if p, err := Lookup("LPRD-NO-SUCH-LINE"); err == nil {
+		t.Errorf("Lookup(unknown line) = %v; want an error", p)
+	}
+}
