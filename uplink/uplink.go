@@ -382,7 +382,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 					continue // expired or evicted meanwhile
 				}
 				tok := u.client.Publish(u.topics.reads, 1, false, env)
-				inflight = append(inflight, flight{e: e, tok: tok, at: u.opt.Now()})
+				inflight = append(inflight, flight{e: e, tok: tok, at: time.Now()})
 			}
 		}
 
@@ -398,6 +398,11 @@ func (u *Uplink) Run(ctx context.Context) error {
 			return nil
 		case <-u.wake:
 		case err := <-u.lost:
+			if u.client.IsConnectionOpen() {
+				// A late notice about the previous connection (paho
+				// reports losses from its own goroutine).
+				continue
+			}
 			u.connected.Store(false)
 			u.log.Warn("MQTT connection lost", "err", err)
 			reset("connection lost", err)
