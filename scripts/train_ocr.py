@@ -227,6 +227,8 @@ def main():
     ap.add_argument("--val")
     ap.add_argument("--work", required=True)
     ap.add_argument("--card", action="store_true", help="only write the model card")
+    ap.add_argument("--export-only", action="store_true",
+                    help="export the last checkpoint (e.g. while a run is still training) and exit")
     ap.add_argument("--scores", default="")
     ap.add_argument("--total-min", type=float, default=0)
     ap.add_argument("--mode", default="full")
@@ -247,6 +249,15 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
+    if args.export_only:
+        vx, vlabels = load(args.val)
+        model = Net()
+        st = torch.load(os.path.join(args.work, "ckpt.pt"))
+        model.load_state_dict(st["model"])
+        print(f"checkpoint at step {st['step']}, {st['wall'] / 60:.1f} min: val acc "
+              f"{evaluate(model, vx, vlabels):.4f}", flush=True)
+        export(model, args.onnx, vx[:4].clone(), args.refdir)
+        return
     data = Chunks(args.train)
     data.refresh()
     if not data.labels:
