@@ -44,8 +44,13 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	maxSkew := fs.Duration("max-skew", receiver.DefaultMaxSkew, "refuse envelopes sealed this far in the future")
 	window := fs.Uint64("replay-window", receiver.DefaultReplayWindow, "sequence numbers remembered per device")
 	statsEvery := fs.Duration("stats", 0, "print the counters to stderr at this interval (0: only on exit)")
+	format := fs.String("format", "json", "output: json (one object per read, for the site's systems) or text (a table for people)")
 	statePath := fs.String("state", "", "file that keeps the replay and duplicate memory across restarts (saved every 10 s and on exit)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *format != "json" && *format != "text" {
+		fmt.Fprintln(stderr, "lprctl listen: -format must be json or text")
 		return 2
 	}
 	if m.broker == "" || *keyFiles == "" || *devices == "" {
@@ -140,6 +145,16 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			if rd.Reset {
 				logf("device %s: sequence counter jumped to %d (state folder reset?)", rd.DeviceID, rd.Seq)
 			}
+			if *format == "text" {
+				writeTextRead(w, rd)
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				if file != nil {
+					return file.Sync()
+				}
+				return nil
+			}
 			b, err := json.Marshal(readLine{
 				ReceivedAt: envelope.CanonicalTime(time.Now()), DeviceID: rd.DeviceID, Seq: rd.Seq,
 				SealedAt: envelope.CanonicalTime(rd.SealedAt), Suite: rd.Suite.String(),
@@ -191,3 +206,15 @@ func statsLine(s receiver.Stats) string {
 }
 
 var _ mqttclient.Factory = mqttclient.New
+
+// writeTextRead writes one read as a table row: plate, confidence, lane,
+// first seen, frames, device (the header is the caller's).
+func writeTextRead(w io.Writer, rd receiver.Read) {
+	ev := rd.Event
+	plate := ev.Plate
+	if plate == "" {
+		plate = "-"
+	}
+	fmt.Fprintf(w, "  %-10s %-6.2f %-5s %-24s %-6d %s\n", plate, ev.Confidence, ev.Lane,
+		ev.FirstSeen.UTC().Format("2006-01-02 15:04:05.000"), ev.Frames, rd.DeviceID)
+}
