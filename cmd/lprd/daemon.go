@@ -66,6 +66,9 @@ type frameReads struct {
 // the workers finish their frames, fusion emits what it holds, the uplink
 // publishes what it can and keeps the rest in its outbox.
 func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := waitForClock(ctx, log, time.Now); err != nil {
+		return nil // stopped while waiting
+	}
 	d := &daemon{cfg: cfg, log: log, origin: time.Now(), replay: isReplay(cfg.Camera)}
 	rules, err := plateformat.Load(cfg.PlateRegions)
 	if err != nil {
@@ -177,6 +180,29 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("lprd stopped", "frames", d.rate.total.Load(), "outside_window", d.skipped.Load())
 	return runErr
+}
+
+// clockSet is the earliest time taken for a set clock: reads are timestamped
+// and sealed with the time, and TLS checks certificate dates, so an appliance
+// that boots at 1970 waits for NTP first (as gokrazy's processes do).
+var clockSet = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func waitForClock(ctx context.Context, log *slog.Logger, now func() time.Time) error {
+	if !now().Before(clockSet) {
+		return nil
+	}
+	log.Warn("waiting for the system clock to be set (NTP) before reading plates", "now", now().UTC())
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for now().Before(clockSet) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	log.Info("system clock set", "now", now().UTC())
+	return nil
 }
 
 // drain waits, within drainTimeout, until the broker has acknowledged every

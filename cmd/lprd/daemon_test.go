@@ -226,3 +226,28 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestWaitForClock(t *testing.T) {
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	if err := waitForClock(context.Background(), log, time.Now); err != nil || logs.String() != "" {
+		t.Errorf("waitForClock with a set clock = %v, logged %q", err, logs.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	unset := func() time.Time { return time.Unix(0, 0) }
+	if err := waitForClock(ctx, log, unset); err == nil || !strings.Contains(logs.String(), "waiting for the system clock") {
+		t.Errorf("waitForClock at 1970 = %v, logged %q; want it to wait and say so", err, logs.String())
+	}
+	var calls int
+	later := func() time.Time {
+		calls++
+		if calls < 3 {
+			return time.Unix(0, 0)
+		}
+		return time.Now()
+	}
+	if err := waitForClock(context.Background(), log, later); err != nil {
+		t.Errorf("waitForClock once the clock is set = %v", err)
+	}
+}
