@@ -1,10 +1,11 @@
 package ocr
 
 import (
+	"cmp"
 	"image"
 	"math"
+	"slices"
 	"sort"
-	"unsafe"
 
 	"gocv.io/x/gocv"
 )
@@ -71,11 +72,12 @@ type PlateCandidate struct {
 type Locator struct {
 	opt LocateOptions
 
-	small, grad, tmp16, mask, labels, stats, centroids gocv.Mat
-	roi, roiBin, roiLines                              gocv.Mat
-	closeK, openK, lineK                               gocv.Mat
+	small, grad, tmp16, mask gocv.Mat
+	roi, roiBin, roiLines    gocv.Mat
+	closeK, openK, lineK     gocv.Mat
 
 	coarse []coarseRegion
+	lab    labeler
 	blobs  []blob
 	chain  []int
 	best   []int
@@ -86,27 +88,24 @@ type Locator struct {
 func NewLocator(opt LocateOptions) *Locator {
 	opt = opt.withDefaults()
 	return &Locator{
-		opt:       opt,
-		small:     gocv.NewMat(),
-		grad:      gocv.NewMat(),
-		tmp16:     gocv.NewMat(),
-		mask:      gocv.NewMat(),
-		labels:    gocv.NewMat(),
-		stats:     gocv.NewMat(),
-		centroids: gocv.NewMat(),
-		roi:       gocv.NewMat(),
-		roiBin:    gocv.NewMat(),
-		roiLines:  gocv.NewMat(),
-		lineK:     gocv.GetStructuringElement(gocv.MorphRect, image.Pt(roiHeight*2/5, 1)),
-		closeK:    gocv.GetStructuringElement(gocv.MorphRect, image.Pt(13, 3)),
-		openK:     gocv.GetStructuringElement(gocv.MorphRect, image.Pt(3, 3)),
+		opt:      opt,
+		small:    gocv.NewMat(),
+		grad:     gocv.NewMat(),
+		tmp16:    gocv.NewMat(),
+		mask:     gocv.NewMat(),
+		roi:      gocv.NewMat(),
+		roiBin:   gocv.NewMat(),
+		roiLines: gocv.NewMat(),
+		lineK:    gocv.GetStructuringElement(gocv.MorphRect, image.Pt(roiHeight*2/5, 1)),
+		closeK:   gocv.GetStructuringElement(gocv.MorphRect, image.Pt(13, 3)),
+		openK:    gocv.GetStructuringElement(gocv.MorphRect, image.Pt(3, 3)),
 	}
 }
 
 // Close frees the scratch Mats.
 func (l *Locator) Close() error {
-	for _, m := range []*gocv.Mat{&l.small, &l.grad, &l.tmp16, &l.mask, &l.labels, &l.stats,
-		&l.centroids, &l.roi, &l.roiBin, &l.roiLines, &l.closeK, &l.openK, &l.lineK} {
+	for _, m := range []*gocv.Mat{&l.small, &l.grad, &l.tmp16, &l.mask, &l.roi, &l.roiBin, &l.roiLines,
+		&l.closeK, &l.openK, &l.lineK} {
 		m.Close()
 	}
 	return nil
@@ -138,7 +137,7 @@ func (l *Locator) Locate(grey gocv.Mat) []PlateCandidate {
 		gocv.Resize(l.small, &l.small, image.Pt(sw/2, sh/2), 0, 0, gocv.InterpolationArea)
 		l.coarsePass(scale/2, w, h)
 	}
-	sort.Slice(l.coarse, func(i, j int) bool { return l.coarse[i].score > l.coarse[j].score })
+	slices.SortFunc(l.coarse, func(a, b coarseRegion) int { return cmp.Compare(b.score, a.score) })
 	verified := 0
 	for i, c := range l.coarse {
 		if verified == l.opt.MaxVerify {
@@ -200,12 +199,14 @@ func (l *Locator) coarsePass(scale float64, w, h int) {
 func (l *Locator) regions(scale float64, w, h int) {
 	gocv.MorphologyEx(l.mask, &l.mask, gocv.MorphClose, l.closeK)
 	gocv.MorphologyEx(l.mask, &l.mask, gocv.MorphOpen, l.openK)
-	n := gocv.ConnectedComponentsWithStats(l.mask, &l.labels, &l.stats, &l.centroids)
-	st := int32s(&l.stats)
+	maskPix, err := l.mask.DataPtrUint8()
+	if err != nil {
+		return
+	}
 	gradPix, _ := l.grad.DataPtrUint8()
 	minW := float64(l.opt.MinPlateWidth) * scale * 0.5
-	for i := 1; i < n; i++ {
-		x, y, bw, bh, area := st[i*5], st[i*5+1], st[i*5+2], st[i*5+3], st[i*5+4]
+	for _, c := range l.lab.components(maskPix, l.mask.Cols(), l.mask.Rows()) {
+		x, y, bw, bh, area := c.box.Min.X, c.box.Min.Y, c.box.Dx(), c.box.Dy(), c.area
 		if float64(bw) < minW || bh < 4 {
 			continue
 		}
@@ -223,7 +224,7 @@ func (l *Locator) regions(scale float64, w, h int) {
 			int(float64(x+bw)/scale), int(float64(y+bh)/scale))
 		l.coarse = append(l.coarse, coarseRegion{
 			r:     r.Intersect(image.Rect(0, 0, w, h)),
-			score: meanU8(gradPix, l.grad.Cols(), image.Rect(int(x), int(y), int(x+bw), int(y+bh))),
+			score: meanU8(gradPix, l.grad.Cols(), c.box),
 		})
 	}
 }
@@ -323,15 +324,17 @@ func (l *Locator) verify(grey gocv.Mat, r image.Rectangle) {
 // rowOf segments l.roiBin (white = ink) into blobs and returns the longest row of character-like
 // blobs, in ROI pixels.
 func (l *Locator) rowOf(rh int) (PlateCandidate, bool) {
-	n := gocv.ConnectedComponentsWithStats(l.roiBin, &l.labels, &l.stats, &l.centroids)
-	st := int32s(&l.stats)
 	l.blobs = l.blobs[:0]
+	pix, err := l.roiBin.DataPtrUint8()
+	if err != nil {
+		return PlateCandidate{}, false
+	}
 	minH, maxH := rh/12, int(0.9*float64(rh))
 	if minH < 8 {
 		minH = 8
 	}
-	for i := 1; i < n; i++ {
-		x, y, bw, bh, area := int(st[i*5]), int(st[i*5+1]), int(st[i*5+2]), int(st[i*5+3]), int(st[i*5+4])
+	for _, c := range l.lab.components(pix, l.roiBin.Cols(), l.roiBin.Rows()) {
+		x, y, bw, bh, area := c.box.Min.X, c.box.Min.Y, c.box.Dx(), c.box.Dy(), c.area
 		if bh < minH || bh > maxH {
 			continue
 		}
@@ -348,7 +351,7 @@ func (l *Locator) rowOf(rh int) (PlateCandidate, bool) {
 	if len(l.blobs) < l.opt.MinChars {
 		return PlateCandidate{}, false
 	}
-	sort.Slice(l.blobs, func(i, j int) bool { return l.blobs[i].x < l.blobs[j].x })
+	slices.SortFunc(l.blobs, func(a, b blob) int { return a.x - b.x })
 	l.best = l.best[:0]
 	bestScore := 0.0
 	// Grow a chain from every blob: the next member is the nearest blob to the right with a
@@ -491,7 +494,7 @@ func plateBox(c PlateCandidate, fw, fh int) image.Rectangle {
 
 // nmsCandidates sorts by score and drops candidates whose character rows overlap a better one.
 func nmsCandidates(c []PlateCandidate) []PlateCandidate {
-	sort.SliceStable(c, func(i, j int) bool { return c[i].Score > c[j].Score })
+	slices.SortStableFunc(c, func(a, b PlateCandidate) int { return cmp.Compare(b.Score, a.Score) })
 	out := c[:0]
 	for _, x := range c {
 		keep := true
@@ -515,13 +518,4 @@ func iou(a, b image.Rectangle) float64 {
 	}
 	ia := float64(in.Dx() * in.Dy())
 	return ia / (float64(a.Dx()*a.Dy()+b.Dx()*b.Dy()) - ia)
-}
-
-// int32s views a CV_32S Mat's data as int32 values. The view is valid until the Mat changes.
-func int32s(m *gocv.Mat) []int32 {
-	b, err := m.DataPtrUint8()
-	if err != nil || len(b) < 4 {
-		return nil
-	}
-	return unsafe.Slice((*int32)(unsafe.Pointer(&b[0])), len(b)/4)
 }

@@ -79,15 +79,19 @@ func TestLocateTinyAndEmptyFrames(t *testing.T) {
 }
 
 func BenchmarkLocate720p(b *testing.B) {
+	defer SetOpenCVThreads(OpenCVThreads())
+	SetOpenCVThreads(1) // one core, as a worker runs
 	sc := synth.RenderScene(1, synth.SceneOptions{Vehicles: sceneCases[:1], GoFontsOnly: true})
 	grey := greyMat(b, sc.Image)
 	defer grey.Close()
 	l := NewLocator(LocateOptions{})
 	defer l.Close()
 	b.ReportAllocs()
+	stop := reportThreadCPU(b)
 	for b.Loop() {
 		l.Locate(grey)
 	}
+	stop()
 }
 
 func ExampleLocator() {

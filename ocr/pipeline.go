@@ -1,10 +1,11 @@
 package ocr
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
-	"sort"
+	"slices"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -231,7 +232,7 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c PlateCandidate) (PlateRead,
 // dedupeReads sorts reads by score and drops those overlapping a better one (the same plate
 // found twice, e.g. by both polarities).
 func dedupeReads(reads []PlateRead) []PlateRead {
-	sort.SliceStable(reads, func(i, j int) bool { return reads[i].Score > reads[j].Score })
+	slices.SortStableFunc(reads, func(a, b PlateRead) int { return cmp.Compare(b.Score, a.Score) })
 	out := reads[:0]
 	for _, r := range reads {
 		dup := false
