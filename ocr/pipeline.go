@@ -18,8 +18,14 @@ import (
 type FrameReaderOptions struct {
 	// Locate tunes the localizer.
 	Locate LocateOptions
-	// Recognizer tunes decoding.
+	// Recognizer tunes decoding. Its Band mode is overridden by BandFinder.
 	Recognizer RecognizerOptions
+	// Crop selects what is cut out around each candidate for the recognizer (default CropPlate).
+	Crop CropMode
+	// BandFinder lets the recognizer look for the text band inside a crop it reads with low
+	// confidence (a second network pass); off by default, because the localizer has already
+	// found the character row.
+	BandFinder bool
 	// Rules rank and repair readings and name the matched format; nil uses none.
 	Rules *plateformat.Set
 	// ReadBudget is the most candidates the recognizer reads per frame, best first (default 4).
@@ -49,6 +55,19 @@ func (o FrameReaderOptions) withDefaults() FrameReaderOptions {
 	}
 	return o
 }
+
+// CropMode selects the crop a FrameReader hands to the recognizer.
+type CropMode uint8
+
+const (
+	// CropPlate cuts the whole plate around the character row (PlateCandidate.PlateRegion),
+	// upright, at 160x80: the recognizer sees the banner and slogan as in most of its training
+	// crops, and characters the localizer missed at the ends of the row are still inside.
+	CropPlate CropMode = iota
+	// CropBand cuts the character row with a margin (PlateCandidate.BandRegion), upright, at
+	// the network's 128x32 input size.
+	CropBand
+)
 
 // PlateRead is one plate read in one frame.
 type PlateRead struct {
@@ -101,6 +120,10 @@ type FrameReader struct {
 // NewFrameReader loads the recognizer and allocates the stages.
 func NewFrameReader(opt FrameReaderOptions) (*FrameReader, error) {
 	opt = opt.withDefaults()
+	opt.Recognizer.Band = BandOff
+	if opt.BandFinder {
+		opt.Recognizer.Band = BandFallback
+	}
 	rec, err := NewRecognizerWithOptions(opt.Recognizer)
 	if err != nil {
 		return nil, err
@@ -198,13 +221,20 @@ func (f *FrameReader) readMat(frame gocv.Mat, t0 time.Time) ([]PlateRead, error)
 	return f.reads, nil
 }
 
-// Crop geometry: the recognizer reads the character band cut with a margin, upright, at its
-// input size.
-const bandW, bandH = 128, 32
+// Crop sizes: a plate is about twice as wide as high; a band crop is the network's input.
+const (
+	plateW, plateH = 160, 80
+	bandW, bandH   = 128, 32
+)
 
 // readCandidate reads one localizer candidate and applies the rules.
 func (f *FrameReader) readCandidate(grey gocv.Mat, c PlateCandidate) (PlateRead, bool) {
-	crop := f.rect.Crop(grey, c.BandRegion(), bandW, bandH)
+	var crop gocv.Mat
+	if f.opt.Crop == CropBand {
+		crop = f.rect.Crop(grey, c.BandRegion(), bandW, bandH)
+	} else {
+		crop = f.rect.Crop(grey, c.PlateRegion(), plateW, plateH)
+	}
 	rd, err := f.rec.Read(crop)
 	if err != nil || len(rd.Candidates) == 0 {
 		return PlateRead{}, false
