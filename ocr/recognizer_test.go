@@ -1,0 +1,143 @@
+package ocr
+
+import (
+	"errors"
+	"image"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/lprd/lprd/ocr/synth"
+)
+
+// bgrMat converts a rendered image to a BGR Mat, as the pipeline hands crops
+// to the recognizer.
+func bgrMat(t testing.TB, img *image.RGBA) gocv.Mat {
+	t.Helper()
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	buf := make([]byte, 3*w*h)
+	for y := range h {
+		row := img.Pix[y*img.Stride:]
+		for x := range w {
+			buf[3*(y*w+x)] = row[4*x+2]
+			buf[3*(y*w+x)+1] = row[4*x+1]
+			buf[3*(y*w+x)+2] = row[4*x]
+		}
+	}
+	m, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8UC3, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// readBackMin is the share of synthetic plates that must read exactly.
+const readBackMin = 0.8
+
+func TestRecognizerReadsSyntheticPlates(t *testing.T) {
+	start := matCount()
+	rec, err := NewRecognizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 60
+	ok := 0
+	for seed := range int64(n) {
+		// Seeds far from the training range; gofont only, so the test does
+		// not depend on installed fonts.
+		seed += 7_000_000
+		p := synth.RenderPlate(seed, synth.Options{GoFontsOnly: true})
+		img := synth.Photograph(p, seed, synth.CameraOptions{Crop: synth.CropPlate, MinWidth: 110, MaxWidth: 220, MaxTilt: 0.5})
+		m := bgrMat(t, img)
+		rd, err := rec.Read(m)
+		m.Close()
+		if err != nil {
+			t.Fatalf("seed %d: Read: %v", seed, err)
+		}
+		if len(rd.CharConf) != len(rd.Text) {
+			t.Errorf("seed %d: %d char confidences for %d characters", seed, len(rd.CharConf), len(rd.Text))
+		}
+		if rd.Text == p.Text {
+			ok++
+		} else {
+			t.Logf("seed %d: read %q, want %q (confidence %.2f)", seed, rd.Text, p.Text, rd.Confidence)
+		}
+	}
+	t.Logf("%d of %d synthetic plates read exactly", ok, n)
+	if float64(ok) < readBackMin*n {
+		t.Errorf("read %d of %d synthetic plates; want at least %.0f%%", ok, n, 100*readBackMin)
+	}
+	rec.Close()
+	if c := matCount(); c != start {
+		t.Errorf("Mat count %d after the test; want %d (leak)", c, start)
+	}
+}
+
+func TestRecognizerOddCrops(t *testing.T) {
+	start := matCount()
+	rec, err := NewRecognizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		rows, cols int
+		typ        gocv.MatType
+		want       error // nil: must succeed
+	}{
+		{"smallest", MinCropHeight, MinCropWidth, gocv.MatTypeCV8UC3, nil},
+		{"grey", 50, 100, gocv.MatTypeCV8UC1, nil},
+		{"bgra", 50, 100, gocv.MatTypeCV8UC4, nil},
+		{"thin line", 1, 300, gocv.MatTypeCV8UC3, ErrCropSize},
+		{"too small", 3, 7, gocv.MatTypeCV8UC3, ErrCropSize},
+		{"huge", MaxCropHeight + 1, 64, gocv.MatTypeCV8UC1, ErrCropSize},
+		{"tall", 1000, 20, gocv.MatTypeCV8UC3, nil},
+		{"float", 40, 80, gocv.MatTypeCV32F, errAny},
+	}
+	for _, tt := range tests {
+		m := gocv.NewMatWithSize(tt.rows, tt.cols, tt.typ)
+		_, err := rec.Read(m)
+		m.Close()
+		switch {
+		case tt.want == nil && err != nil:
+			t.Errorf("%s: Read(%dx%d) = %v; want success", tt.name, tt.cols, tt.rows, err)
+		case tt.want == errAny && err == nil:
+			t.Errorf("%s: Read(%dx%d) succeeded; want an error", tt.name, tt.cols, tt.rows)
+		case tt.want != nil && tt.want != errAny && !errors.Is(err, tt.want):
+			t.Errorf("%s: Read(%dx%d) = %v; want %v", tt.name, tt.cols, tt.rows, err, tt.want)
+		}
+	}
+	empty := gocv.NewMat()
+	if _, err := rec.Read(empty); !errors.Is(err, ErrEmptyCrop) {
+		t.Errorf("Read(empty) = %v; want ErrEmptyCrop", err)
+	}
+	empty.Close()
+	rec.Close()
+	if c := matCount(); c != start {
+		t.Errorf("Mat count %d after the test; want %d (leak)", c, start)
+	}
+}
+
+var errAny = errors.New("any error")
+
+// BenchmarkRecognizerRead measures one read of a 320x160 BGR plate crop on
+// one OpenCV thread (the target is under 3 ms per plate on one core).
+func BenchmarkRecognizerRead(b *testing.B) {
+	prev := OpenCVThreads()
+	SetOpenCVThreads(1)
+	defer SetOpenCVThreads(prev)
+	rec, err := NewRecognizer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rec.Close()
+	p := synth.RenderPlate(1, synth.Options{GoFontsOnly: true})
+	m := bgrMat(b, p.Image)
+	defer m.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := rec.Read(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
