@@ -26,6 +26,10 @@ type Options struct {
 	// AmbiguousRatio marks a result ambiguous when the second candidate scores at least this
 	// fraction of the best (default 0.7).
 	AmbiguousRatio float32
+	// SingleReadConfidence is the confidence a track of a single read needs to be reported
+	// (default 0.5): a vehicle passing the camera is read in several frames, while a lone
+	// uncertain read is most often text that is not a plate.
+	SingleReadConfidence float32
 	// MaxTracks bounds the open tracks; the oldest is closed when a new one would exceed it
 	// (default 16).
 	MaxTracks int
@@ -49,6 +53,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.AmbiguousRatio <= 0 {
 		o.AmbiguousRatio = 0.7
+	}
+	if o.SingleReadConfidence <= 0 {
+		o.SingleReadConfidence = 0.5
 	}
 	if o.MaxTracks <= 0 {
 		o.MaxTracks = 16
@@ -149,6 +156,8 @@ type Fuser struct {
 	tracks []*track
 	recent []recent
 	snap   []*track
+	// Dropped counts single uncertain reads not reported (see Options.SingleReadConfidence).
+	Dropped int
 	// Absorbed counts tracks of a few garbled reads merged into the track of the same plate.
 	Absorbed int
 	// Suppressed counts results withheld as repeats of a recent one.
@@ -299,6 +308,10 @@ func (f *Fuser) emit(out []Result, t *track, why Reason) []Result {
 	t.emitted = true
 	res := f.fuse(t, why)
 	if res.Plate == "" {
+		return out
+	}
+	if res.Frames == 1 && res.Confidence < f.opt.SingleReadConfidence {
+		f.Dropped++
 		return out
 	}
 	t.bestText = res.Plate

@@ -229,3 +229,14 @@ func BenchmarkAdd(b *testing.B) {
 		f.Add(r)
 	}
 }
+
+func TestSingleUncertainReadDropped(t *testing.T) {
+	f := New(Options{})
+	box := image.Rect(100, 100, 220, 160)
+	f.Add(Read{At: t0, Box: box, Text: "EEFFEE", Confidence: 0.2})
+	f.Add(Read{At: t0, Box: box.Add(image.Pt(600, 0)), Text: "SURE123", Confidence: 0.9})
+	out := f.Tick(t0.Add(time.Minute))
+	if len(out) != 1 || out[0].Plate != "SURE123" || f.Dropped != 1 {
+		t.Fatalf("results %+v, dropped %d; want SURE123 only, one dropped", out, f.Dropped)
+	}
+}
