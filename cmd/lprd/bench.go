@@ -109,8 +109,8 @@ type benchFrame struct {
 func runBench(w io.Writer, cfg benchConfig, clip string, frames, distinct int, opt ocr.FrameReaderOptions) error {
 	fmt.Fprintf(w, "lprd bench: %d frames per row, OpenCV %s, OpenCV threads %d, source %s\n",
 		frames, gocv.OpenCVVersion(), ocr.OpenCVThreads(), benchSourceName(clip))
-	fmt.Fprintf(w, "%-6s %-9s %3s %7s %8s %8s %8s %7s %7s %7s %6s %6s %7s\n",
-		"input", "size", "wrk", "fps", "e2e p50", "e2e p90", "e2e p99", "conv", "locate", "read", "plates", "cpu", "rss MB")
+	fmt.Fprintf(w, "%-6s %-9s %3s %7s %8s %8s %8s %7s %7s %7s %6s %6s %7s %7s\n",
+		"input", "size", "wrk", "fps", "e2e p50", "e2e p90", "e2e p99", "conv", "locate", "read", "plates", "cpu", "cpu/fr", "rss MB")
 	for _, size := range cfg.sizes {
 		src, err := benchSource(clip, size, distinct)
 		if err != nil {
@@ -122,14 +122,15 @@ func runBench(w io.Writer, cfg benchConfig, clip string, frames, distinct int, o
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(w, "%-6s %-9s %3d %7.1f %8.2f %8.2f %8.2f %7.2f %7.2f %7.2f %6.2f %5.0f%% %7.0f\n",
+				fmt.Fprintf(w, "%-6s %-9s %3d %7.1f %8.2f %8.2f %8.2f %7.2f %7.2f %7.2f %6.2f %5.0f%% %7.2f %7.0f\n",
 					in, fmt.Sprintf("%dx%d", size.X, size.Y), nw, r.fps, r.e2e[0], r.e2e[1], r.e2e[2],
-					r.conv, r.locate, r.read, r.plates, r.cpu*100, r.rssMB)
+					r.conv, r.locate, r.read, r.plates, r.cpu*100, r.cpuPerFrame, r.rssMB)
 			}
 		}
 	}
 	fmt.Fprintln(w, "latencies in ms: e2e = camera bytes to plate reads (conv + locate + read + rules); conv = MJPEG decode or grey copy into a pooled frame;")
-	fmt.Fprintln(w, "stage columns are medians; plates = reads per frame; cpu = process CPU time over wall time (100% = one core); rss = peak resident memory so far")
+	fmt.Fprintln(w, "stage columns are medians; plates = reads per frame; cpu = process CPU time over wall time (100% = one core);")
+	fmt.Fprintln(w, "cpu/fr = process CPU ms per frame (what a frame costs whatever else loads the machine); rss = peak resident memory so far")
 	return nil
 }
 
@@ -228,6 +229,7 @@ type benchResult struct {
 	conv, locate, read float64    // median ms
 	plates             float64
 	cpu                float64
+	cpuPerFrame        float64 // ms
 	rssMB              float64
 }
 
@@ -318,13 +320,14 @@ func replay(src []benchFrame, size image.Point, input string, nw, n int, opt ocr
 	q := func(v []float64, p float64) float64 { return v[min(len(v)-1, int(float64(len(v))*p))] }
 	e2e := pick(func(s sample) time.Duration { return s.e2e })
 	r := benchResult{
-		fps:    float64(n) / wall.Seconds(),
-		e2e:    [3]float64{q(e2e, 0.5), q(e2e, 0.9), q(e2e, 0.99)},
-		conv:   q(pick(func(s sample) time.Duration { return s.conv }), 0.5),
-		locate: q(pick(func(s sample) time.Duration { return s.locate }), 0.5),
-		read:   q(pick(func(s sample) time.Duration { return s.read }), 0.5),
-		cpu:    (ru1.cpu - ru0.cpu).Seconds() / wall.Seconds(),
-		rssMB:  ru1.maxRSSMB,
+		fps:         float64(n) / wall.Seconds(),
+		e2e:         [3]float64{q(e2e, 0.5), q(e2e, 0.9), q(e2e, 0.99)},
+		conv:        q(pick(func(s sample) time.Duration { return s.conv }), 0.5),
+		locate:      q(pick(func(s sample) time.Duration { return s.locate }), 0.5),
+		read:        q(pick(func(s sample) time.Duration { return s.read }), 0.5),
+		cpu:         (ru1.cpu - ru0.cpu).Seconds() / wall.Seconds(),
+		cpuPerFrame: float64(ru1.cpu-ru0.cpu) / float64(time.Millisecond) / float64(n),
+		rssMB:       ru1.maxRSSMB,
 	}
 	for _, s := range samples {
 		r.plates += float64(s.plates)
