@@ -25,9 +25,10 @@ var cropExts = []string{".png", ".jpg", ".jpeg", ".bmp"}
 // EvalCrops reads every image in dir as one plate crop and writes one line
 // per candidate to w: image<TAB>rank<TAB>plate<TAB>confidence<TAB>time_ms
 // (rank 1 = best). An image without a reading gets one line with rank 0 and
-// an empty plate. This output is for evaluation on the bench; the product
+// an empty plate. opt configures the recognizer. This output is for
+// evaluation on the bench; the product
 // never writes plate text in clear.
-func EvalCrops(dir string, w io.Writer) (CropEvalStats, error) {
+func EvalCrops(dir string, w io.Writer, opt RecognizerOptions) (CropEvalStats, error) {
 	var st CropEvalStats
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -40,7 +41,7 @@ func EvalCrops(dir string, w io.Writer) (CropEvalStats, error) {
 		}
 	}
 	slices.Sort(names)
-	rec, err := NewRecognizer()
+	rec, err := NewRecognizerWithOptions(opt)
 	if err != nil {
 		return st, err
 	}

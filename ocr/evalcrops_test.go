@@ -14,6 +14,8 @@ import (
 var (
 	evalCropsDir = flag.String("evalcrops", "", "TestEvalCropsDir: folder of plate crops to read (used by scripts/train-ocr)")
 	evalCropsOut = flag.String("evalout", "", "TestEvalCropsDir: predictions file to write")
+	evalBand     = flag.Int("evalband", 0, "TestEvalCropsDir: BandMode (0 fallback, 1 off, 2 both)")
+	evalBelow    = flag.Float64("evalbelow", 0, "TestEvalCropsDir: BandBelow (0: default)")
 )
 
 // TestEvalCropsDir reads a real folder when -evalcrops is given; otherwise
@@ -27,7 +29,7 @@ func TestEvalCropsDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := EvalCrops(*evalCropsDir, f)
+	st, err := EvalCrops(*evalCropsDir, f, RecognizerOptions{Band: BandMode(*evalBand), BandBelow: float32(*evalBelow)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +54,7 @@ func TestEvalCrops(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not an image"), 0o600)
 	var sb strings.Builder
-	st, err := EvalCrops(dir, &sb)
+	st, err := EvalCrops(dir, &sb, RecognizerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func TestEvalCrops(t *testing.T) {
 			t.Errorf("line %q has %d fields; want 5", line, n)
 		}
 	}
-	if _, err := EvalCrops(filepath.Join(dir, "missing"), &sb); err == nil {
+	if _, err := EvalCrops(filepath.Join(dir, "missing"), &sb, RecognizerOptions{}); err == nil {
 		t.Error("EvalCrops(missing dir) = nil error; want one")
 	}
 }

@@ -18,7 +18,7 @@ func evalCrops(dir, out string) error {
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	st, err := ocr.EvalCrops(dir, f)
+	st, err := ocr.EvalCrops(dir, f, ocr.RecognizerOptions{})
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("eval: %w", cerr)
 	}

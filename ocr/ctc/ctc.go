@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 )
 
@@ -108,86 +107,147 @@ type Candidate struct {
 
 // minClassProb skips classes that cannot change the ranking; it keeps the
 // beam search fast on peaked outputs.
-const minClassProb = 1e-4
+const minClassProb = 1e-3
+
+// MaxBeamSteps is the most time steps Beam accepts; prefixes are fixed-size
+// arrays so that the search does not allocate per extension.
+const MaxBeamSteps = 64
+
+type prefix struct {
+	b [MaxBeamSteps]byte
+	n uint8
+}
+
+func (p prefix) last() (byte, bool) {
+	if p.n == 0 {
+		return 0, false
+	}
+	return p.b[p.n-1], true
+}
+
+func (p prefix) with(ch byte) prefix {
+	p.b[p.n] = ch
+	p.n++
+	return p
+}
 
 type beamEntry struct {
+	text    prefix
 	pb, pnb float64 // ending in blank, ending in the last character
 }
 
+func (e beamEntry) total() float64 { return e.pb + e.pnb }
+
 // Beam runs a CTC prefix beam search of the given width and returns up to
-// topN texts, most probable first. The empty text is returned only when it
-// ranks among the topN.
+// topN texts, most probable first. At each step it considers the few most
+// probable characters (see maxClassesPerStep), so confidences are slight
+// underestimates on very flat outputs. The empty text is returned only when
+// it ranks among the topN.
 func Beam(p Probs, alphabet string, width, topN int) ([]Candidate, error) {
 	if err := p.check(alphabet); err != nil {
 		return nil, err
 	}
+	if p.Steps > MaxBeamSteps {
+		return nil, fmt.Errorf("%w: %d steps, beam search takes at most %d", ErrShape, p.Steps, MaxBeamSteps)
+	}
 	if width < 1 || topN < 1 {
 		return nil, fmt.Errorf("ctc: beam width %d and topN %d must be positive", width, topN)
 	}
-	beams := map[string]beamEntry{"": {pb: 1}}
-	keys := []string{""}
+	beams := make([]beamEntry, 1, width)
+	beams[0].pb = 1
+	next := make([]beamEntry, 0, width*(1+maxClassesPerStep))
+	index := make(map[prefix]int, cap(next))
+	classes := make([]int, 0, maxClassesPerStep)
+	add := func(text prefix, pb, pnb float64) {
+		if i, ok := index[text]; ok {
+			next[i].pb += pb
+			next[i].pnb += pnb
+			return
+		}
+		index[text] = len(next)
+		next = append(next, beamEntry{text: text, pb: pb, pnb: pnb})
+	}
 	for t := range p.Steps {
 		row := p.P[t*p.Classes : (t+1)*p.Classes]
-		next := make(map[string]beamEntry, 2*len(beams))
-		for _, prefix := range keys {
-			e := beams[prefix]
-			tot := e.pb + e.pnb
-			// blank
-			n := next[prefix]
-			n.pb += tot * float64(row[0])
-			next[prefix] = n
-			for c := 1; c < len(row); c++ {
+		classes = stepClasses(row, classes)
+		next = next[:0]
+		clear(index)
+		for _, e := range beams {
+			tot := e.total()
+			add(e.text, tot*float64(row[0]), 0)
+			last, ok := e.text.last()
+			for _, c := range classes {
 				pc := float64(row[c])
-				if pc < minClassProb {
-					continue
-				}
 				ch := alphabet[c-1]
-				ext := prefix + string(ch)
-				if len(prefix) > 0 && prefix[len(prefix)-1] == ch {
-					// repeat without a blank collapses; after a blank it extends
-					n := next[prefix]
-					n.pnb += e.pnb * pc
-					next[prefix] = n
-					x := next[ext]
-					x.pnb += e.pb * pc
-					next[ext] = x
+				if ok && last == ch {
+					// a repeat without a blank collapses; after a blank it extends
+					add(e.text, 0, e.pnb*pc)
+					add(e.text.with(ch), 0, e.pb*pc)
 				} else {
-					x := next[ext]
-					x.pnb += tot * pc
-					next[ext] = x
+					add(e.text.with(ch), 0, tot*pc)
 				}
 			}
 		}
-		keys = keys[:0]
-		for k := range next {
-			keys = append(keys, k)
-		}
-		sortBeams(keys, next)
-		if len(keys) > width {
-			keys = keys[:width]
-		}
-		beams = next
+		topBeams(next, width)
+		beams = append(beams[:0], next[:min(width, len(next))]...)
 	}
-	out := make([]Candidate, 0, min(topN, len(keys)))
-	for _, k := range keys[:min(topN, len(keys))] {
-		e := beams[k]
-		out = append(out, Candidate{Text: k, Confidence: float32(e.pb + e.pnb)})
+	topBeams(beams, topN)
+	out := make([]Candidate, 0, min(topN, len(beams)))
+	for _, e := range beams[:min(topN, len(beams))] {
+		out = append(out, Candidate{Text: string(e.text.b[:e.text.n]), Confidence: float32(e.total())})
 	}
 	return out, nil
 }
 
-// sortBeams orders prefixes by probability, then by text for determinism.
-func sortBeams(keys []string, m map[string]beamEntry) {
-	slices.SortFunc(keys, func(a, b string) int {
-		pa, pb := m[a].pb+m[a].pnb, m[b].pb+m[b].pnb
-		switch {
-		case pa > pb:
-			return -1
-		case pa < pb:
-			return 1
+// maxClassesPerStep bounds the characters a prefix is extended with at one
+// step, so that flat (uncertain) outputs cost no more than peaked ones.
+const maxClassesPerStep = 4
+
+// stepClasses returns the non-blank classes of row worth extending with: the
+// most probable ones, at most maxClassesPerStep, each at least minClassProb.
+func stepClasses(row []float32, dst []int) []int {
+	dst = dst[:0]
+	for c := 1; c < len(row); c++ {
+		if row[c] < minClassProb {
+			continue
 		}
-		return strings.Compare(a, b)
-	})
+		if len(dst) < maxClassesPerStep {
+			dst = append(dst, c)
+			continue
+		}
+		// replace the weakest kept class if this one is stronger
+		w := 0
+		for i := range dst {
+			if row[dst[i]] < row[dst[w]] {
+				w = i
+			}
+		}
+		if row[c] > row[dst[w]] {
+			dst[w] = c
+		}
+	}
+	return dst
+}
+
+// topBeams moves the k most probable entries, in order, to the front of b
+// (ties broken by text for determinism). It is a partial selection sort:
+// k is small.
+func topBeams(b []beamEntry, k int) {
+	better := func(x, y beamEntry) bool {
+		if x.total() != y.total() {
+			return x.total() > y.total()
+		}
+		return string(x.text.b[:x.text.n]) < string(y.text.b[:y.text.n])
+	}
+	for i := 0; i < min(k, len(b)); i++ {
+		m := i
+		for j := i + 1; j < len(b); j++ {
+			if better(b[j], b[m]) {
+				m = j
+			}
+		}
+		b[i], b[m] = b[m], b[i]
+	}
 }
 
 // Align returns per-character confidences of text: the probability of each

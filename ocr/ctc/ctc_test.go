@@ -188,3 +188,34 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkBeam decodes a typical peaked 32-step output of a 37-class model.
+func BenchmarkBeam(b *testing.B) {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	const T, C = 32, 37
+	p := Probs{Steps: T, Classes: C, P: make([]float32, T*C)}
+	for t := range T {
+		row := p.P[t*C : (t+1)*C]
+		main := 0
+		if t%4 == 1 {
+			main = 1 + (t*7)%36
+		}
+		for c := range row {
+			row[c] = 0.002
+		}
+		row[main] = 0.8
+		row[1+(t*11)%36] += 0.1
+		var s float32
+		for _, v := range row {
+			s += v
+		}
+		for c := range row {
+			row[c] /= s
+		}
+	}
+	for b.Loop() {
+		if _, err := Beam(p, alphabet, 8, 6); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
