@@ -67,8 +67,26 @@ type PlateCandidate struct {
 	Score float64
 }
 
-// Locator finds plate candidates in grey frames. It owns its scratch Mats: one Locator per
-// worker goroutine, not safe for concurrent use. Close it when done.
+// Locator finds plate candidates in grey frames in two steps.
+//
+// The coarse pass works on the frame scaled to WorkWidth (and once more at half that, for large
+// plates): the absolute horizontal gradient (Sobel x) is thresholded at its Otsu level and at
+// twice that, closed with a wide flat kernel so that the strokes of a character row merge into
+// one blob, and labelled; blobs of a plate's shape and size become regions, ranked by their
+// mean gradient.
+//
+// Verification cuts each of the best MaxVerify regions, with a margin, out of the full-resolution
+// frame, scales it to a fixed height and binarizes it (adaptive mean threshold, both polarities;
+// long horizontal runs such as plate borders are removed so that characters touching them come
+// free, and an eroded copy separates characters touching each other). Connected blobs of a
+// character's shape are chained left to right (similar height, on one line, close together);
+// the longest plausible chain is the candidate: its centre, tilt (Theil-Sen slope of the blob
+// centres), character height and length give the plate's region. Rows of 5-8 characters rank
+// first; rows along the frame's top or bottom edge (camera overlays) rank last.
+//
+// The recognizer then reads the best few candidates (FrameReader), which rejects what is not a
+// plate at little cost. A Locator owns its scratch Mats: one per worker goroutine, not safe for
+// concurrent use. Close it when done.
 type Locator struct {
 	opt LocateOptions
 
