@@ -150,7 +150,7 @@ func RenderPlate(seed int64, opt Options) Plate {
 	// Main text.
 	capH := fh * uniform(rng, 0.36, 0.56)
 	yc := fh*0.5 + fh*uniform(rng, -0.04, 0.05)
-	sx := uniform(rng, 0.6, 1.1)
+	sx := uniform(rng, 0.5, 1.1) // plate lettering is mostly condensed
 	tracking := capH * uniform(rng, 0.02, 0.22)
 	gap := capH * uniform(rng, 0.2, 0.7)
 	maxW := fw * uniform(rng, 0.8, 0.95)
@@ -334,6 +334,7 @@ func drawBackground(cv *canvas, rng *rand.Rand, bg rgb, light bool) {
 			sky = hsv(rng.Float64(), uniform(rng, 0.3, 0.9), uniform(rng, 0.1, 0.4))
 		}
 		cv.gradient(sky, bg, math.Pi/2+uniform(rng, -0.3, 0.3))
+		top := rng.Float64() < 0.4 // ranges along the top edge instead of the bottom
 		for range 1 + rng.IntN(3) {
 			base := fh * uniform(rng, 0.55, 1)
 			pts := [][2]float64{{0, fh}, {0, base}}
@@ -342,6 +343,11 @@ func drawBackground(cv *canvas, rng *rand.Rand, bg rgb, light bool) {
 				pts = append(pts, [2]float64{fw * float64(i) / float64(n), base - fh*uniform(rng, -0.1, 0.35)})
 			}
 			pts = append(pts, [2]float64{fw, fh})
+			if top {
+				for i := range pts {
+					pts[i][1] = fh - pts[i][1]
+				}
+			}
 			col := hsv(rng.Float64(), uniform(rng, 0.1, 0.6), uniform(rng, 0.4, 1))
 			if !light {
 				col = hsv(rng.Float64(), uniform(rng, 0.2, 0.9), uniform(rng, 0.1, 0.45))
@@ -444,8 +450,16 @@ func drawExtras(cv *canvas, rng *rand.Rand, fs fontSet, ink rgb, capH, yc float6
 		}
 		drawString(cv, fa, txt, x+sw/2, y+sh*0.8, sh*0.6, 1, sw*0.9, tc, 0)
 	}
+	// A small emblem beside the characters (state shapes, flags, animals).
+	if rng.Float64() < 0.3 {
+		x := fw * uniform(rng, 0.03, 0.12)
+		if rng.Float64() < 0.5 {
+			x = fw - x
+		}
+		drawIcon(cv, rng, x, yc+capH*uniform(rng, -0.3, 0.3), fw*uniform(rng, 0.02, 0.05), capH*uniform(rng, 0.15, 0.4), ink, true)
+	}
 	// Small text beside the characters ("TRUCK", county names, stacked letters).
-	if rng.Float64() < 0.2 {
+	if rng.Float64() < 0.35 {
 		sh := capH * uniform(rng, 0.15, 0.25)
 		x := fw * uniform(rng, 0.04, 0.09)
 		if rng.Float64() < 0.5 {

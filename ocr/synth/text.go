@@ -10,8 +10,9 @@ import (
 const Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 const (
-	letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	digits  = "0123456789"
+	letters       = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	serialLetters = "ABCDEFGHJKLMNPRSTUVWXYZ"
+	digits        = "0123456789"
 )
 
 type pattern struct {
@@ -56,10 +57,12 @@ func pickPattern(rng *rand.Rand, ps []pattern) string {
 // randomText returns a plate text with separators for a layout.
 func randomText(rng *rand.Rand, mexican bool) string {
 	var pat string
+	vanity := false
 	switch {
 	case mexican:
 		pat = pickPattern(rng, mxPatterns)
 	case rng.Float64() < 0.12:
+		vanity = true
 		// Vanity plates and formats not in the list: 2..8 random characters.
 		n := 2 + rng.IntN(7)
 		if n < 4 && rng.Float64() < 0.6 {
@@ -86,11 +89,17 @@ func randomText(rng *rand.Rand, mexican bool) string {
 			pat = strings.ReplaceAll(pat, " ", "-")
 		}
 	}
+	// Most states leave I, O and Q (which read as 1 and 0) out of serial
+	// numbers; vanity plates use every letter.
+	set := letters
+	if !vanity && rng.Float64() < 0.85 {
+		set = serialLetters
+	}
 	b := make([]byte, len(pat))
 	for i := range pat {
 		switch pat[i] {
 		case 'L':
-			b[i] = letters[rng.IntN(len(letters))]
+			b[i] = set[rng.IntN(len(set))]
 		case 'D':
 			b[i] = digits[rng.IntN(len(digits))]
 		case 'X':
