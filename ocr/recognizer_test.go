@@ -121,23 +121,31 @@ func TestRecognizerOddCrops(t *testing.T) {
 var errAny = errors.New("any error")
 
 // BenchmarkRecognizerRead measures one read of a 320x160 BGR plate crop on
-// one OpenCV thread (the target is under 3 ms per plate on one core).
+// one OpenCV thread (the target is under 3 ms per plate on one core): "whole"
+// is one network pass (BandOff), "band" the two passes BandBoth costs, the
+// most the default BandFallback can cost.
 func BenchmarkRecognizerRead(b *testing.B) {
 	prev := OpenCVThreads()
 	SetOpenCVThreads(1)
 	defer SetOpenCVThreads(prev)
-	rec, err := NewRecognizer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rec.Close()
 	p := synth.RenderPlate(1, synth.Options{GoFontsOnly: true})
 	m := bgrMat(b, p.Image)
 	defer m.Close()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := rec.Read(m); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name string
+		mode BandMode
+	}{{"whole", BandOff}, {"band", BandBoth}} {
+		b.Run(bc.name, func(b *testing.B) {
+			rec, err := NewRecognizerWithOptions(RecognizerOptions{Band: bc.mode})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rec.Close()
+			for b.Loop() {
+				if _, err := rec.Read(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
