@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,27 +17,10 @@ import (
 	"github.com/lprd/lprd/uplink/uplinktest"
 )
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a command.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func lprctl(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var o, e syncBuffer
+	var o, e uplinktest.Buffer
 	code = run(context.Background(), args, &o, &e)
 	return o.String(), e.String(), code
 }
@@ -103,7 +85,7 @@ func TestIntegrationListenStatus(t *testing.T) {
 
 	outFile := filepath.Join(t.TempDir(), "reads.jsonl")
 	ctx, cancel := context.WithCancel(context.Background())
-	var lout, lerr syncBuffer
+	var lout, lerr uplinktest.Buffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, append([]string{"listen", "-backend-key", filepath.Join(keys, "backend.key"), "-devices", devices,

@@ -123,7 +123,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	var logs syncBuffer
+	var logs uplinktest.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if err := runDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))); err != nil {
@@ -209,26 +209,9 @@ func tlsConfig(t *testing.T, pki *uplinktest.PKI) *tls.Config {
 	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 }
 
-// syncBuffer is a bytes.Buffer safe for the daemon's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestWaitForClock(t *testing.T) {
-	var logs syncBuffer
+	var logs uplinktest.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	if err := waitForClock(context.Background(), log, time.Now); err != nil || logs.String() != "" {
 		t.Errorf("waitForClock with a set clock = %v, logged %q", err, logs.String())
