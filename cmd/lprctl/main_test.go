@@ -17,7 +17,6 @@ import (
 	"github.com/lprd/lprd/uplink/uplinktest"
 )
 
-
 func lprctl(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var o, e uplinktest.Buffer

@@ -209,7 +209,6 @@ func tlsConfig(t *testing.T, pki *uplinktest.PKI) *tls.Config {
 	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 }
 
-
 func TestWaitForClock(t *testing.T) {
 	var logs uplinktest.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
