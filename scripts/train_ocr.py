@@ -189,7 +189,7 @@ CARD = """# Plate recognizer model card
   seeds from 1000000000): {train_samples} training crops, {val_samples} validation crops. US layouts
   (banner, slogan, gradients, graphics, stickers, bolts, dealer frames, icons between groups,
   stacked side text, 2-8 characters with spaces or dashes) and Mexican ones; gofont plus Debian
-  condensed and bold sans faces; photographed with perspective, rotation, 60-260 px widths, blur,
+  condensed and bold sans faces; photographed with perspective, rotation, 70-320 px widths, blur,
   noise, uneven light, shadows, glare, colour loss, JPEG; 65 % whole-plate crops with loose or
   tight margins, 35 % text-band crops with random margins that include banner fragments.
 - The real dev crops (`openalpr-dev/plates-us`) are used for measuring only.

@@ -27,7 +27,7 @@ const (
 type CameraOptions struct {
 	Crop CropMode
 	// MinWidth and MaxWidth bound the width in pixels of the photographed
-	// crop; 0 means 60 and 260. Plates seen at 60-100 px and scaled back up
+	// crop; 0 means 70 and 320. Plates seen at 60-100 px and scaled back up
 	// are the hard cases at a lane.
 	MinWidth, MaxWidth int
 	// Clean disables blur, noise, lighting, glare and JPEG (geometry stays).
@@ -42,10 +42,10 @@ func Photograph(p Plate, seed int64, opt CameraOptions) *image.RGBA {
 	rng := newRand(seed, 2)
 	minW, maxW := opt.MinWidth, opt.MaxWidth
 	if minW <= 0 {
-		minW = 60
+		minW = 70
 	}
 	if maxW <= 0 {
-		maxW = 260
+		maxW = 320
 	}
 	maxW = max(maxW, minW)
 	tilt := opt.MaxTilt
@@ -296,9 +296,9 @@ func degrade(cv *canvas, rng *rand.Rand) {
 	}
 	// Focus or motion blur.
 	switch r := rng.Float64(); {
-	case r < 0.55:
-		gaussBlur(cv, uniform(rng, 0.3, 1.4))
-	case r < 0.7:
+	case r < 0.4:
+		gaussBlur(cv, uniform(rng, 0.3, 1.2))
+	case r < 0.5:
 		motionBlur(cv, 2+rng.IntN(4))
 	}
 	// Sensor noise.

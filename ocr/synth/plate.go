@@ -150,7 +150,7 @@ func RenderPlate(seed int64, opt Options) Plate {
 	// Main text.
 	capH := fh * uniform(rng, 0.36, 0.56)
 	yc := fh*0.5 + fh*uniform(rng, -0.04, 0.05)
-	sx := uniform(rng, 0.5, 1.1) // plate lettering is mostly condensed
+	sx := uniform(rng, 0.45, 1.05) // plate lettering is mostly condensed
 	tracking := capH * uniform(rng, 0.02, 0.22)
 	gap := capH * uniform(rng, 0.2, 0.7)
 	maxW := fw * uniform(rng, 0.8, 0.95)
@@ -211,7 +211,7 @@ func RenderPlate(seed int64, opt Options) Plate {
 			x += gl.advance * s * sx
 		}
 	}
-	m.morph(int(math.Round(uniform(rng, -0.6, 2.2) * unit)))
+	m.morph(int(math.Round(uniform(rng, -1.2, 1.6) * unit)))
 	if !opt.Plain {
 		drawExtras(cv, rng, fs, ink, capH, yc)
 	}
