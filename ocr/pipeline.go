@@ -34,7 +34,9 @@ type FrameReaderOptions struct {
 	MaxPlates int
 	// MinChars is the fewest characters a read must have (default 4).
 	MinChars int
-	// MinConfidence drops reads whose best candidate is less probable (default 0.15).
+	// MinConfidence drops reads whose best candidate is less probable (default 0.05). It is a
+	// per-frame filter of what is surely not a plate; fusion weighs the rest over frames and the
+	// daemon decides what is confident enough to send.
 	MinConfidence float32
 	// NeedRule drops reads that no format rule accepts (only with Rules).
 	NeedRule bool
@@ -51,7 +53,7 @@ func (o FrameReaderOptions) withDefaults() FrameReaderOptions {
 		o.MinChars = 4
 	}
 	if o.MinConfidence <= 0 {
-		o.MinConfidence = 0.15
+		o.MinConfidence = 0.05
 	}
 	return o
 }

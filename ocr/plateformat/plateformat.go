@@ -343,14 +343,32 @@ const (
 	NoRuleWeight = 0.4
 	// FixWeight multiplies the score once per fixed character.
 	FixWeight = 0.85
+	// TrimWeight multiplies the score of a candidate that a rule accepts only without its
+	// first or last character (see Rank).
+	TrimWeight = 0.6
 )
 
 // Rank fits every candidate to the rules, merges candidates that become the same text (keeping
 // the best score) and orders them by score, best first. With a nil or empty set the order is by
 // confidence alone. Candidates with no letters or digits are dropped.
+//
+// A reading that no rule accepts but that a rule accepts without its first or last character
+// is also offered trimmed (weighed by TrimWeight): the edge of a plate, its frame or a bolt
+// next to the characters is often read as an extra I, J, 1 or L.
 func (s *Set) Rank(cands []Candidate) []Ranked {
 	out := make([]Ranked, 0, len(cands))
 	hasRules := s != nil && len(s.rules) > 0
+	add := func(r Ranked) {
+		for i := range out {
+			if out[i].Text == r.Text {
+				if r.Score > out[i].Score {
+					out[i] = r
+				}
+				return
+			}
+		}
+		out = append(out, r)
+	}
 	for _, c := range cands {
 		m := s.Fix(c.Text)
 		if m.Text == "" {
@@ -361,25 +379,27 @@ func (s *Set) Rank(cands []Candidate) []Ranked {
 			if m.Rule == nil {
 				score *= NoRuleWeight
 			}
-			for i := 0; i < m.Fixes; i++ {
-				score *= FixWeight
-			}
+			score *= pow(FixWeight, m.Fixes)
 		}
-		r := Ranked{Text: m.Text, Confidence: c.Confidence, Score: score, Rule: m.Rule, Fixes: m.Fixes}
-		merged := false
-		for i := range out {
-			if out[i].Text == r.Text {
-				if r.Score > out[i].Score {
-					out[i] = r
-				}
-				merged = true
-				break
-			}
+		add(Ranked{Text: m.Text, Confidence: c.Confidence, Score: score, Rule: m.Rule, Fixes: m.Fixes})
+		if !hasRules || m.Rule != nil || len(m.Text) < 5 {
+			continue
 		}
-		if !merged {
-			out = append(out, r)
+		for _, t := range [2]string{m.Text[1:], m.Text[:len(m.Text)-1]} {
+			if mt := s.Fix(t); mt.Rule != nil {
+				add(Ranked{Text: mt.Text, Confidence: c.Confidence, Score: c.Confidence * TrimWeight * pow(FixWeight, mt.Fixes),
+					Rule: mt.Rule, Fixes: mt.Fixes + 1})
+			}
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
 	return out
+}
+
+func pow(x float32, n int) float32 {
+	r := float32(1)
+	for ; n > 0; n-- {
+		r *= x
+	}
+	return r
 }

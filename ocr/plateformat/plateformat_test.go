@@ -132,3 +132,26 @@ func FuzzParseFix(f *testing.F) {
 		s.Rank([]Candidate{{text, 0.5}, {m.Text, 0.4}})
 	})
 }
+
+func TestRankTrimsEdgeCharacter(t *testing.T) {
+	s, _ := Load("us-ny,us-mo")
+	got := s.Rank([]Candidate{{"IABC1234", 0.8}, {"ZSH0R7X", 0.5}, {"ABC12345", 0.9}})
+	want := map[string]bool{"ABC1234": true, "SH0R7X": true}
+	for _, r := range got {
+		if want[r.Text] && (r.Rule == nil || r.Fixes < 1) {
+			t.Errorf("trimmed %q: rule %v fixes %d", r.Text, r.Rule.Name(), r.Fixes)
+		}
+		delete(want, r.Text)
+	}
+	if len(want) != 0 {
+		t.Fatalf("Rank = %+v; missing trimmed %v", got, want)
+	}
+	if got[0].Text != "ABC1234" {
+		t.Errorf("best = %q; want the trimmed ABC1234 (0.8*0.6) over the untrimmed texts", got[0].Text)
+	}
+	// Without rules nothing is trimmed.
+	var none *Set
+	if got := none.Rank([]Candidate{{"IABC1234", 0.8}}); len(got) != 1 {
+		t.Errorf("nil set Rank = %+v", got)
+	}
+}
