@@ -117,12 +117,17 @@ func Photograph(p Plate, seed int64, opt CameraOptions) *image.RGBA {
 		quad[i][0] /= float64(k)
 		quad[i][1] /= float64(k)
 	}
-	var surround rgb
-	if rng.Float64() < 0.5 {
-		surround = hsv(rng.Float64(), uniform(rng, 0, 0.6), uniform(rng, 0, 0.4))
-	} else {
-		surround = hsv(rng.Float64(), uniform(rng, 0, 0.6), uniform(rng, 0.3, 0.9))
+	// The car around the plate: two colours (bumper, recess, shadow) split
+	// along a random line, so that crop edges show structure, not a flat fill.
+	pick := func() rgb {
+		if rng.Float64() < 0.5 {
+			return hsv(rng.Float64(), uniform(rng, 0, 0.6), uniform(rng, 0, 0.4))
+		}
+		return hsv(rng.Float64(), uniform(rng, 0, 0.6), uniform(rng, 0.3, 0.9))
 	}
+	surround, surround2 := pick(), pick()
+	sa := uniform(rng, 0, 2*math.Pi)
+	snx, sny, soff := math.Cos(sa), math.Sin(sa), uniform(rng, -0.6, 0.6)
 	out := &canvas{w: ow, h: oh, pix: make([]float32, 3*ow*oh)}
 	hm := squareToQuad(quad)
 	for y := range oh {
@@ -133,6 +138,9 @@ func Photograph(p Plate, seed int64, opt CameraOptions) *image.RGBA {
 			c, ok := small.sample(sxp-0.5, syp-0.5)
 			if !ok {
 				c = surround
+				if (u-0.5)*snx+(v-0.5)*sny > soff {
+					c = surround2
+				}
 				n := float32(rng.NormFloat64() * 12)
 				c[0], c[1], c[2] = c[0]+n, c[1]+n, c[2]+n
 			}
