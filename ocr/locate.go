@@ -256,6 +256,7 @@ type coarseRegion struct {
 type blob struct {
 	x, y, w, h int
 	cx, cy     float64
+	fill       float64 // share of the bounding box that is ink
 }
 
 // roiHeight is the height to which a coarse region is scaled before its characters are
@@ -364,7 +365,7 @@ func (l *Locator) rowOf(rh int) (PlateCandidate, bool) {
 		if fill < 0.18 || fill > 0.95 {
 			continue
 		}
-		l.blobs = append(l.blobs, blob{x: x, y: y, w: bw, h: bh, cx: float64(x) + float64(bw)/2, cy: float64(y) + float64(bh)/2})
+		l.blobs = append(l.blobs, blob{x: x, y: y, w: bw, h: bh, cx: float64(x) + float64(bw)/2, cy: float64(y) + float64(bh)/2, fill: fill})
 	}
 	if len(l.blobs) < l.opt.MinChars {
 		return PlateCandidate{}, false
@@ -411,6 +412,9 @@ func (l *Locator) rowOf(rh int) (PlateCandidate, bool) {
 			continue
 		}
 		score := rowScore(len(l.chain))
+		if l.periodic(l.chain) {
+			score -= 4
+		}
 		if score > bestScore {
 			bestScore = score
 			l.best = append(l.best[:0], l.chain...)
@@ -420,6 +424,29 @@ func (l *Locator) rowOf(rh int) (PlateCandidate, bool) {
 		return PlateCandidate{}, false
 	}
 	return l.describe(l.best, bestScore), true
+}
+
+// periodic reports a row of near-identical blobs: windows, fence posts, grilles and slats, not
+// characters, which differ in width and in how much of their box they fill.
+func (l *Locator) periodic(chain []int) bool {
+	if len(chain) < 4 {
+		return false
+	}
+	var sw, sww, sf, sff float64
+	for _, k := range chain {
+		b := l.blobs[k]
+		w := float64(b.w) / float64(b.h)
+		sw += w
+		sww += w * w
+		sf += b.fill
+		sff += b.fill * b.fill
+	}
+	n := float64(len(chain))
+	cv := func(s, ss float64) float64 {
+		m := s / n
+		return math.Sqrt(math.Max(0, ss/n-m*m)) / math.Max(m, 1e-6)
+	}
+	return cv(sw, sww) < 0.1 && cv(sf, sff) < 0.1
 }
 
 // rowScore prefers rows of as many characters as plates have (5-8); longer rows are text

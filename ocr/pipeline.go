@@ -250,7 +250,8 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c PlateCandidate) (PlateRead,
 		return PlateRead{}, false
 	}
 	best := ranked[0]
-	if len(best.Text) < f.opt.MinChars || best.Confidence < f.opt.MinConfidence || (f.opt.NeedRule && best.Rule == nil) {
+	if len(best.Text) < f.opt.MinChars || best.Confidence < f.opt.MinConfidence || (f.opt.NeedRule && best.Rule == nil) ||
+		repetitive(best.Text) {
 		return PlateRead{}, false
 	}
 	r := PlateRead{Box: c.Box, Text: best.Text, Confidence: best.Confidence, CharConf: rd.CharConf,
@@ -259,6 +260,18 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c PlateCandidate) (PlateRead,
 		r.Candidates[i] = plateformat.Candidate{Text: x.Text, Confidence: x.Confidence}
 	}
 	return r, true
+}
+
+// repetitive reports a text made mostly of one character ("WWWWW", "IIIIH"): what the
+// recognizer makes of windows, fences and grilles. Plates mix their characters.
+func repetitive(text string) bool {
+	var n [256]int
+	most := 0
+	for i := 0; i < len(text); i++ {
+		n[text[i]]++
+		most = max(most, n[text[i]])
+	}
+	return len(text) >= 4 && most*10 >= 7*len(text)
 }
 
 // dedupeReads sorts reads by score and drops those overlapping a better one (the same plate
