@@ -195,7 +195,7 @@ func RenderPlate(seed int64, opt Options) Plate {
 		if gi > 0 {
 			cx := x + gap/2
 			if !opt.Plain && sepKind == 2 && gap > capH*0.35 {
-				drawIcon(cv, rng, cx, yc, gap*0.45, capH*0.35, ink, darkOnLight)
+				drawIcon(cv, rng, cx, yc, gap*0.45, capH*0.35, ink)
 			} else if sepKind == 1 || textHasDash(text, gi) {
 				m.fillRect(cx-gap*0.3, yc-capH*0.06, cx+gap*0.3, yc+capH*0.06)
 			}
@@ -406,7 +406,7 @@ func drawBanner(cv *canvas, rng *rand.Rand, fs fontSet, layout string, ink rgb, 
 
 // drawIcon draws a small emblem between character groups (a keystone, a
 // heart, a state outline on real plates).
-func drawIcon(cv *canvas, rng *rand.Rand, cx, cy, rx, ry float64, ink rgb, light bool) {
+func drawIcon(cv *canvas, rng *rand.Rand, cx, cy, rx, ry float64, ink rgb) {
 	col := ink
 	if rng.Float64() < 0.6 {
 		col = hsv(rng.Float64(), uniform(rng, 0.4, 1), uniform(rng, 0.3, 0.9))
@@ -456,7 +456,7 @@ func drawExtras(cv *canvas, rng *rand.Rand, fs fontSet, ink rgb, capH, yc float6
 		if rng.Float64() < 0.5 {
 			x = fw - x
 		}
-		drawIcon(cv, rng, x, yc+capH*uniform(rng, -0.3, 0.3), fw*uniform(rng, 0.02, 0.05), capH*uniform(rng, 0.15, 0.4), ink, true)
+		drawIcon(cv, rng, x, yc+capH*uniform(rng, -0.3, 0.3), fw*uniform(rng, 0.02, 0.05), capH*uniform(rng, 0.15, 0.4), ink)
 	}
 	// Small text beside the characters ("TRUCK", county names, stacked letters).
 	if rng.Float64() < 0.35 {

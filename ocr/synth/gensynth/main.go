@@ -44,8 +44,8 @@ func main() {
 	}
 }
 
-// Sample renders sample seed and returns its prepared input image and label.
-func Sample(seed int64, goOnly bool, bgr, grey, dst *gocv.Mat) ([]byte, string, error) {
+// sample renders sample seed and returns its prepared input image and label.
+func sample(seed int64, goOnly bool, bgr, grey, dst *gocv.Mat) ([]byte, string, error) {
 	// Plates are rendered at 180-320 px, above the 60-260 px of the photograph.
 	width := 180 + int(uint64(seed)*2654435761%141)
 	p := synth.RenderPlate(seed, synth.Options{Width: width, GoFontsOnly: goOnly})
@@ -108,7 +108,7 @@ func run(n int, seed int64, out string, workers int, goOnly bool) error {
 			defer grey.Close()
 			defer dst.Close()
 			for i := range next {
-				pix, label, err := Sample(seed+int64(i), goOnly, &bgr, &grey, &dst)
+				pix, label, err := sample(seed+int64(i), goOnly, &bgr, &grey, &dst)
 				if err == nil {
 					_, err = fx.WriteAt(pix, int64(i)*sz)
 				}
