@@ -446,7 +446,7 @@ func (l *Locator) periodic(chain []int) bool {
 		m := s / n
 		return math.Sqrt(math.Max(0, ss/n-m*m)) / math.Max(m, 1e-6)
 	}
-	return cv(sw, sww) < 0.1 && cv(sf, sff) < 0.1
+	return cv(sw, sww) < 0.06 && cv(sf, sff) < 0.06
 }
 
 // rowScore prefers rows of as many characters as plates have (5-8); longer rows are text

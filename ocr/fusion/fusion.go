@@ -30,6 +30,9 @@ type Options struct {
 	// (default 0.5): a vehicle passing the camera is read in several frames, while a lone
 	// uncertain read is most often text that is not a plate.
 	SingleReadConfidence float32
+	// MinConfidence is the fused confidence a result needs to be reported at all (default
+	// 0.2); weaker results are most often text that is not a plate, read again and again.
+	MinConfidence float32
 	// MaxTracks bounds the open tracks; the oldest is closed when a new one would exceed it
 	// (default 16).
 	MaxTracks int
@@ -56,6 +59,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SingleReadConfidence <= 0 {
 		o.SingleReadConfidence = 0.5
+	}
+	if o.MinConfidence <= 0 {
+		o.MinConfidence = 0.2
 	}
 	if o.MaxTracks <= 0 {
 		o.MaxTracks = 16
@@ -156,7 +162,8 @@ type Fuser struct {
 	tracks []*track
 	recent []recent
 	snap   []*track
-	// Dropped counts single uncertain reads not reported (see Options.SingleReadConfidence).
+	// Dropped counts results not reported as too uncertain (Options.MinConfidence and
+	// SingleReadConfidence).
 	Dropped int
 	// Absorbed counts tracks of a few garbled reads merged into the track of the same plate.
 	Absorbed int
@@ -310,7 +317,7 @@ func (f *Fuser) emit(out []Result, t *track, why Reason) []Result {
 	if res.Plate == "" {
 		return out
 	}
-	if res.Frames == 1 && res.Confidence < f.opt.SingleReadConfidence {
+	if res.Confidence < f.opt.MinConfidence || (res.Frames == 1 && res.Confidence < f.opt.SingleReadConfidence) {
 		f.Dropped++
 		return out
 	}
