@@ -106,7 +106,7 @@ func (l *Lane) FrameTime(i int) time.Duration {
 // Frame renders frame i.
 func (l *Lane) Frame(i int) Scene {
 	t := l.FrameTime(i)
-	var vs []Vehicle
+	vs := []Vehicle{} // not nil: nil asks RenderScene for a random vehicle
 	for k, p := range l.passes {
 		if t < p.Enter || t > p.Leave {
 			continue

@@ -117,6 +117,9 @@ func TestLane(t *testing.T) {
 			}
 		}
 	}
+	if len(l.Frame(0).Plates) != 0 {
+		t.Error("frame 0 (before the first vehicle) shows a plate")
+	}
 	for _, x := range p {
 		if seen[x.Text] == 0 {
 			t.Errorf("plate %q never shown", x.Text)
