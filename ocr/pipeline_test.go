@@ -60,8 +60,8 @@ func TestFrameReaderPlateFreeScene(t *testing.T) {
 	t0 := time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)
 	var results []fusion.Result
 	at := t0
-	for seed := int64(0); seed < 4; seed++ {
-		for i := 0; i < 5; i++ { // a vehicle without a plate drives through
+	for seed := int64(0); seed < 3; seed++ {
+		for i := 0; i < 4; i++ { // a vehicle without a plate drives through
 			sc := synth.RenderScene(seed, synth.SceneOptions{GoFontsOnly: true, Vehicles: []synth.Vehicle{
 				{X: 500 + 20*i, Y: 380 + 15*i, PlateWidth: 120 + 8*i, NoPlate: true, PlateSeed: seed},
 			}})
