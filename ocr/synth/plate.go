@@ -148,7 +148,7 @@ func RenderPlate(seed int64, opt Options) Plate {
 	}
 
 	// Main text.
-	capH := fh * uniform(rng, 0.36, 0.56)
+	capH := fh * uniform(rng, 0.38, 0.62)
 	yc := fh*0.5 + fh*uniform(rng, -0.04, 0.05)
 	sx := uniform(rng, 0.45, 1.05) // plate lettering is mostly condensed
 	tracking := capH * uniform(rng, 0.02, 0.22)
