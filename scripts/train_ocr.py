@@ -199,6 +199,7 @@ CARD = """# Plate recognizer model card
   wall time ({wall_min:.1f} min of training, {steps} steps, {samples_seen} samples seen),
   {total_min:.0f} min for the whole script including data generation, on 2 shared CPU cores.
 
+{history}
 ## Scores
 - Synthetic validation, exact match (greedy): {val_acc:.1%}
 - Real dev crops (`plates-us`, whole crop read by `ocr.Recognizer`):
@@ -215,7 +216,10 @@ def write_card(args):
     scores = ""
     if args.scores and os.path.exists(args.scores):
         scores = open(args.scores).read().strip()
-    r.update(mode=args.mode, mode_flag=" --quick" if args.mode == "quick" else "",
+    history = ""
+    if args.history and os.path.exists(args.history):
+        history = open(args.history).read().strip() + "\n"
+    r.update(mode=args.mode, mode_flag=" --quick" if args.mode == "quick" else "", history=history,
              total_min=args.total_min, scores=scores or "(dev crops not present)")
     with open(args.readme, "w") as f:
         f.write(CARD.format(**r))
@@ -232,6 +236,7 @@ def main():
     ap.add_argument("--scores", default="")
     ap.add_argument("--total-min", type=float, default=0)
     ap.add_argument("--mode", default="full")
+    ap.add_argument("--history", default="", help="file with the training history to put in the card")
     ap.add_argument("--readme", default="ocr/models/README.md")
     ap.add_argument("--minutes", type=float, default=60, help="training time budget (wall, incl. resumed time)")
     ap.add_argument("--batch", type=int, default=64)
