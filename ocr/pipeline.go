@@ -265,14 +265,19 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c PlateCandidate) (PlateRead,
 	return r, true
 }
 
-// repetitive reports a text made mostly of one character ("WWWWW", "IIIIH"): what the
-// recognizer makes of windows, fences and grilles. Plates mix their characters.
+// repetitive reports a text made mostly of one character ("WWWWW", "IIIIH", "II1I11I"): what
+// the recognizer makes of windows, fences, posts and grilles. Plates mix their characters. A
+// bare vertical bar reads as I or 1, so the two count as one.
 func repetitive(text string) bool {
 	var n [256]int
 	most := 0
 	for i := 0; i < len(text); i++ {
-		n[text[i]]++
-		most = max(most, n[text[i]])
+		c := text[i]
+		if c == '1' {
+			c = 'I'
+		}
+		n[c]++
+		most = max(most, n[c])
 	}
 	return len(text) >= 4 && most*10 >= 7*len(text)
 }

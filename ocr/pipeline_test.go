@@ -203,7 +203,7 @@ func reportThreadCPU(b *testing.B) func() {
 
 func TestRepetitive(t *testing.T) {
 	for text, want := range map[string]bool{"WWWW": true, "WWWWWWH": true, "HHHHH": true, "IWWWWWH": true,
-		"ABC1234": false, "AAA1111": false, "1111AB": false, "777": false, "": false, "88B88": true} {
+		"III111I": true, "1I1I": true, "ABC1234": false, "AAA1111": false, "1111AB": false, "777": false, "": false, "88B88": true} {
 		if got := repetitive(text); got != want {
 			t.Errorf("repetitive(%q) = %v; want %v", text, got, want)
 		}
