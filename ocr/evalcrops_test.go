@@ -16,6 +16,7 @@ var (
 	evalCropsOut = flag.String("evalout", "", "TestEvalCropsDir: predictions file to write")
 	evalBand     = flag.Int("evalband", 0, "TestEvalCropsDir: BandMode (0 fallback, 1 off, 2 both)")
 	evalBelow    = flag.Float64("evalbelow", 0, "TestEvalCropsDir: BandBelow (0: default)")
+	evalModel    = flag.String("evalmodel", "", "TestEvalCropsDir: ONNX model to use instead of the embedded one")
 )
 
 // TestEvalCropsDir reads a real folder when -evalcrops is given; otherwise
@@ -25,11 +26,19 @@ func TestEvalCropsDir(t *testing.T) {
 		t.Skip("needs -evalcrops DIR -evalout FILE")
 	}
 	SetOpenCVThreads(1)
+	opt := RecognizerOptions{Band: BandMode(*evalBand), BandBelow: float32(*evalBelow)}
+	if *evalModel != "" {
+		b, err := os.ReadFile(*evalModel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.Model = b
+	}
 	f, err := os.Create(*evalCropsOut)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := EvalCrops(*evalCropsDir, f, RecognizerOptions{Band: BandMode(*evalBand), BandBelow: float32(*evalBelow)})
+	st, err := EvalCrops(*evalCropsDir, f, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,11 @@ type RecognizerOptions struct {
 	// BandBelow is the confidence under which BandFallback also reads the
 	// text band; 0 means 0.9.
 	BandBelow float32
+	// Model replaces the embedded network with other ONNX bytes of the same
+	// input and output shapes (to score a candidate model before it is
+	// embedded). Only load files written by scripts/train-ocr: OpenCV aborts
+	// the process on a malformed model.
+	Model []byte
 }
 
 // BandMode selects how the recognizer uses the text-band finder.
@@ -99,6 +104,9 @@ func NewRecognizerWithOptions(opt RecognizerOptions) (*Recognizer, error) {
 		opt.BandBelow = 0.9
 	}
 	model := models.RecognizerONNX()
+	if opt.Model != nil {
+		model = opt.Model
+	}
 	if len(model) == 0 {
 		return nil, errors.New("ocr: recognizer: no embedded model (run scripts/train-ocr)")
 	}
