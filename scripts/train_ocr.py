@@ -233,6 +233,8 @@ def main():
     ap.add_argument("--card", action="store_true", help="only write the model card")
     ap.add_argument("--export-only", action="store_true",
                     help="export the last checkpoint (e.g. while a run is still training) and exit")
+    ap.add_argument("--average", nargs="+", default=[],
+                    help="with --export-only: export the average of these checkpoints' weights")
     ap.add_argument("--scores", default="")
     ap.add_argument("--total-min", type=float, default=0)
     ap.add_argument("--mode", default="full")
@@ -258,6 +260,15 @@ def main():
         vx, vlabels = load(args.val)
         model = Net()
         st = torch.load(os.path.join(args.work, "ckpt.pt"))
+        if args.average:
+            # Weight averaging over the end of a run (as in SWA) smooths out
+            # the step-to-step swings in how well synthetic training transfers.
+            sds = [torch.load(p)["model"] for p in args.average]
+            avg = {}
+            for k, v in sds[-1].items():
+                avg[k] = sum(sd[k].float() for sd in sds) / len(sds) if v.is_floating_point() else v
+            st["model"] = avg
+            print(f"averaging {len(sds)} checkpoints", flush=True)
         model.load_state_dict(st["model"])
         print(f"checkpoint at step {st['step']}, {st['wall'] / 60:.1f} min: val acc "
               f"{evaluate(model, vx, vlabels):.4f}", flush=True)
