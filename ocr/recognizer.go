@@ -3,6 +3,7 @@ package ocr
 import (
 	"errors"
 	"fmt"
+	"image"
 
 	"gocv.io/x/gocv"
 
@@ -39,7 +40,7 @@ type RecognizerOptions struct {
 	// Band selects whether the text-band finder is used; see BandMode.
 	Band BandMode
 	// BandBelow is the confidence under which BandFallback also reads the
-	// text band; 0 means 0.9.
+	// trimmed crop and the text band; 0 means 0.9.
 	BandBelow float32
 	// Model replaces the embedded network with other ONNX bytes of the same
 	// input and output shapes (to score a candidate model before it is
@@ -48,19 +49,27 @@ type RecognizerOptions struct {
 	Model []byte
 }
 
-// BandMode selects how the recognizer uses the text-band finder.
+// BandMode selects which views of a crop the recognizer reads. Besides the
+// whole crop there are two more views: the crop without its top and bottom
+// TrimRows (plate crops often carry border, frame and slogan rows that push
+// the characters to a smaller share of the height than the network prefers)
+// and the character band the band finder returns. Of the views read, the
+// most confident reading wins.
 type BandMode uint8
 
 const (
 	// BandFallback reads the whole crop, and when the reading's confidence
-	// is under BandBelow also the text band, keeping the more confident
-	// reading. It is the default.
+	// is under BandBelow also the other views. It is the default.
 	BandFallback BandMode = iota
 	// BandOff reads the whole crop only (one network pass).
 	BandOff
-	// BandBoth always reads the whole crop and the band (two passes).
+	// BandBoth always reads all views (three passes).
 	BandBoth
 )
+
+// TrimRows is the share of rows cut from the top and from the bottom of a
+// crop for the trimmed view.
+const TrimRows = 0.08
 
 // Errors for crops the recognizer refuses. They are returned instead of
 // letting OpenCV throw, which would abort the process.
@@ -147,8 +156,8 @@ func (r *Recognizer) Close() error {
 // Read reads one plate crop (8-bit grey, BGR or BGRA, any size within the
 // limits). The network was trained on whole plates with banners, slogans and
 // loose margins, and on text bands cut with generous margins; depending on
-// the BandMode it reads the whole crop, the band the band finder returns, or
-// both.
+// the BandMode it reads the whole crop only or also a trimmed crop and the
+// band the band finder returns.
 func (r *Recognizer) Read(plate gocv.Mat) (Reading, error) {
 	if err := checkCrop(plate); err != nil {
 		return Reading{}, err
@@ -169,17 +178,25 @@ func (r *Recognizer) Read(plate gocv.Mat) (Reading, error) {
 	if err != nil || r.opt.Band == BandOff || (r.opt.Band == BandFallback && rd.Confidence >= r.opt.BandBelow) {
 		return rd, err
 	}
-	rect, ok := r.band.find(grey)
-	if !ok {
-		return rd, nil
+	best := rd
+	consider := func(rect image.Rectangle) {
+		if rect.Dx() < MinCropWidth || rect.Dy() < MinCropHeight {
+			return
+		}
+		region := grey.Region(rect)
+		rv, err := r.readGrey(region)
+		region.Close()
+		if err == nil && rv.Confidence > best.Confidence {
+			best = rv
+		}
 	}
-	region := grey.Region(rect)
-	rb, err := r.readGrey(region)
-	region.Close()
-	if err != nil || rb.Confidence <= rd.Confidence {
-		return rd, nil
+	if d := int(TrimRows * float64(grey.Rows())); d > 0 {
+		consider(image.Rect(0, d, grey.Cols(), grey.Rows()-d))
 	}
-	return rb, nil
+	if rect, ok := r.band.find(grey); ok {
+		consider(rect)
+	}
+	return best, nil
 }
 
 // readGrey reads an 8-bit grey crop.
