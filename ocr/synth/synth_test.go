@@ -23,7 +23,7 @@ func TestRenderPlateDeterministic(t *testing.T) {
 }
 
 func TestRenderPlateText(t *testing.T) {
-	for seed := range int64(200) {
+	for seed := range int64(100) {
 		p := RenderPlate(seed, Options{GoFontsOnly: seed%2 == 0})
 		if len(p.Text) < 2 || len(p.Text) > 8 {
 			t.Errorf("seed %d: text %q: want 2-8 characters", seed, p.Text)
