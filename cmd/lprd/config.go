@@ -49,10 +49,12 @@ type Config struct {
 
 	Workers        int
 	PlateRegions   string
+	MinPlateWidth  int
 	MinConfidence  float64
 	Candidates     int
 	FusionMaxDelay time.Duration
 	FusionGap      time.Duration
+	FusionSuppress time.Duration
 
 	MQTTBroker         string
 	MQTTAllowPlaintext bool
@@ -145,7 +147,9 @@ var keys = []keySpec{
 		setInt(func(c *Config) *int { return &c.Workers }, 0, 64)},
 	{"LPRD_PLATE_REGIONS", "us", "", "us,mx", "Plate-format rule sets, comma separated: us, mx, or a US state as us-XX (e.g. us-ca).",
 		setRegions},
-	{"LPRD_MIN_CONFIDENCE", "0.5", "0..1", "0.7", "Reads below this fused confidence are still sent, marked low-confidence in the event; reads below half of it are not sent.",
+	{"LPRD_MIN_PLATE_WIDTH", "50", "pixels", "80", "Narrowest plate to look for, in frame pixels. Raise it when the camera is close, to skip distant vehicles and save time.",
+		setInt(func(c *Config) *int { return &c.MinPlateWidth }, 20, 2000)},
+	{"LPRD_MIN_CONFIDENCE", "0.3", "0..1", "0.6", "A vehicle's fused result below this confidence is not sent (counted in the log). Results above it carry their confidence and candidates, so the backend can apply a stricter threshold.",
 		setFloat(func(c *Config) *float64 { return &c.MinConfidence }, 0, 1)},
 	{"LPRD_CANDIDATES", "5", "candidates", "3", "Alternative readings sent with each read (top-N).",
 		setInt(func(c *Config) *int { return &c.Candidates }, 1, 20)},
@@ -153,6 +157,9 @@ var keys = []keySpec{
 		setDuration(func(c *Config) *time.Duration { return &c.FusionMaxDelay }, 100*time.Millisecond, 10*time.Minute)},
 	{"LPRD_FUSION_GAP", "700ms", "duration", "1s", "A plate not seen for this long has left the scene and its result is sent.",
 		setDuration(func(c *Config) *time.Duration { return &c.FusionGap }, 10*time.Millisecond, time.Minute)},
+
+	{"LPRD_FUSION_SUPPRESS", "30s", "duration", "2m", "After a result, the same plate at the same place is the same vehicle (stopped at a booth) for this long and is not sent again.",
+		setDuration(func(c *Config) *time.Duration { return &c.FusionSuppress }, 0, time.Hour)},
 
 	{"LPRD_MQTT_BROKER", "", "", "ssl://broker.port-a.example:8883", "Broker URL: ssl:// (mutual TLS, the default and expected scheme) or tcp:// (only with LPRD_MQTT_ALLOW_PLAINTEXT=true). Required.",
 		setBroker},

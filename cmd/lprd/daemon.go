@@ -86,7 +86,8 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}()
 	for range workers {
-		r, err := ocr.NewFrameReader(ocr.FrameReaderOptions{Rules: rules})
+		r, err := ocr.NewFrameReader(ocr.FrameReaderOptions{Rules: rules,
+			Locate: ocr.LocateOptions{MinPlateWidth: cfg.MinPlateWidth}})
 		if err != nil {
 			return &startupError{fmt.Errorf("ocr: %w", err)}
 		}
@@ -243,10 +244,7 @@ func (d *daemon) work(r *ocr.FrameReader, out chan<- frameReads) {
 		fr := frameReads{at: at, reads: make([]fusion.Read, len(reads))}
 		for i, p := range reads {
 			fr.reads[i] = fusion.Read{At: at, Box: p.Box, Text: p.Text, Confidence: p.Confidence,
-				CharConf: slices.Clone(p.CharConf), Candidates: make([]fusion.Candidate, len(p.Candidates))}
-			for j, c := range p.Candidates {
-				fr.reads[i].Candidates[j] = fusion.Candidate(c)
-			}
+				CharConf: slices.Clone(p.CharConf), Candidates: slices.Clone(p.Candidates)}
 		}
 		out <- fr
 	}
@@ -256,7 +254,7 @@ func (d *daemon) work(r *ocr.FrameReader, out chan<- frameReads) {
 // event per pass.
 func (d *daemon) fuse(rules *plateformat.Set, in <-chan frameReads) {
 	fu := fusion.New(fusion.Options{Rules: rules, LeaveAfter: d.cfg.FusionGap, MaxDelay: d.cfg.FusionMaxDelay,
-		MaxCandidates: d.cfg.Candidates})
+		Suppress: d.cfg.FusionSuppress, MaxCandidates: d.cfg.Candidates})
 	var windows <-chan trigger.Event
 	if d.trig != nil {
 		windows = d.trig.Events()
