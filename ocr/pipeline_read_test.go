@@ -19,7 +19,7 @@ func TestFrameReaderReadsSyntheticScenes(t *testing.T) {
 		if i%2 == 0 {
 			reads, err = fr.Read(greyPix(sc.Image), w, h, 1)
 		} else {
-			reads, err = fr.Read(bgrPix(sc.Image), w, h, 3)
+			reads, err = fr.Read(synth.BGR(sc.Image), w, h, 3)
 		}
 		if err != nil {
 			t.Fatalf("case %d: Read: %v", i, err)

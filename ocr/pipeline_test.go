@@ -24,15 +24,6 @@ func greyPix(img *image.RGBA) []byte {
 	return out
 }
 
-// bgrPix converts a rendered frame to BGR bytes.
-func bgrPix(img *image.RGBA) []byte {
-	out := make([]byte, img.Rect.Dx()*img.Rect.Dy()*3)
-	for i, j := 0, 0; j < len(out); i, j = i+4, j+3 {
-		out[j], out[j+1], out[j+2] = img.Pix[i+2], img.Pix[i+1], img.Pix[i]
-	}
-	return out
-}
-
 func newTestReader(t testing.TB) *FrameReader {
 	t.Helper()
 	rules, err := plateformat.Load("us,mx")

@@ -14,17 +14,7 @@ import (
 // to the recognizer.
 func bgrMat(t testing.TB, img *image.RGBA) gocv.Mat {
 	t.Helper()
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	buf := make([]byte, 3*w*h)
-	for y := range h {
-		row := img.Pix[y*img.Stride:]
-		for x := range w {
-			buf[3*(y*w+x)] = row[4*x+2]
-			buf[3*(y*w+x)+1] = row[4*x+1]
-			buf[3*(y*w+x)+2] = row[4*x]
-		}
-	}
-	m, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8UC3, buf)
+	m, err := gocv.NewMatFromBytes(img.Rect.Dy(), img.Rect.Dx(), gocv.MatTypeCV8UC3, synth.BGR(img))
 	if err != nil {
 		t.Fatal(err)
 	}
