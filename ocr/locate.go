@@ -22,7 +22,7 @@ type LocateOptions struct {
 	// MinChars is how many character-like blobs in a row make a candidate (default 3).
 	MinChars int
 	// MaxVerify caps how many coarse regions, densest in edges first, are segmented into
-	// characters (default 14). It bounds the localizer's time on busy frames.
+	// characters (default 20). It bounds the localizer's time on busy frames.
 	MaxVerify int
 }
 
@@ -40,7 +40,7 @@ func (o LocateOptions) withDefaults() LocateOptions {
 		o.MinChars = 3
 	}
 	if o.MaxVerify <= 0 {
-		o.MaxVerify = 14
+		o.MaxVerify = 20
 	}
 	return o
 }
