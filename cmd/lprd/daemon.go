@@ -179,7 +179,8 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := d.up.Close(); err != nil {
 		log.Error("closing uplink", "err", err)
 	}
-	log.Info("lprd stopped", "frames", d.rate.total.Load(), "outside_window", d.skipped.Load())
+	log.Info("lprd stopped", "frames", d.rate.total.Load(), "outside_window", d.skipped.Load(),
+		"rejected_frames", d.failed.Load(), "results_below_min_confidence", d.lowConf.Load())
 	return runErr
 }
 
