@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lprd/lprd/internal/editdist"
 )
 
 // envPrefix is the prefix of every configuration key. An unknown key with this
@@ -395,7 +397,7 @@ func buildConfig(entries []envEntry) (Config, Problems) {
 func unknownKeyErr(k string) error {
 	best, bestD := "", 4
 	for _, s := range keys {
-		if d := editDistance(k, s.name); d < bestD {
+		if d := editdist.Distance(k, s.name); d < bestD {
 			best, bestD = s.name, d
 		}
 	}
@@ -686,27 +688,6 @@ func setTopicPrefix(c *Config, v string) error {
 	}
 	c.TopicPrefix = v
 	return nil
-}
-
-// editDistance is the Levenshtein distance, for "did you mean" hints.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // loadConfig reads the configuration from an env file (when path is not

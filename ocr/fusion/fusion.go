@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/lprd/lprd/internal/editdist"
 	"github.com/lprd/lprd/ocr/plateformat"
 )
 
@@ -544,27 +545,5 @@ func similarity(a, b string) float64 {
 	if a == "" || b == "" {
 		return 0
 	}
-	return 1 - float64(levenshtein(a, b))/float64(max(len(a), len(b)))
-}
-
-func levenshtein(a, b string) int {
-	if len(a) > 32 || len(b) > 32 {
-		a, b = a[:min(len(a), 32)], b[:min(len(b), 32)]
-	}
-	var prev, cur [33]int
-	for j := 0; j <= len(b); j++ {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return 1 - float64(editdist.Distance(a, b))/float64(max(len(a), len(b)))
 }
