@@ -55,15 +55,20 @@ func pickPattern(rng *rand.Rand, ps []pattern) string {
 }
 
 // randomText returns a plate text with separators for a layout.
+//
+// About 40 % of US texts are vanity-like: 2-8 characters where every
+// position is a letter or a digit at random. Real plates mix many formats
+// (county prefixes, special series, personalized plates), and a recognizer
+// that saw mostly fixed patterns such as "LLL DDDD" learns where letters go
+// and reads a 2 in a letter position as Z, an 8 as B, a 1 as I.
 func randomText(rng *rand.Rand, mexican bool) string {
 	var pat string
 	vanity := false
 	switch {
 	case mexican:
 		pat = pickPattern(rng, mxPatterns)
-	case rng.Float64() < 0.12:
+	case rng.Float64() < 0.4:
 		vanity = true
-		// Vanity plates and formats not in the list: 2..8 random characters.
 		n := 2 + rng.IntN(7)
 		if n < 4 && rng.Float64() < 0.6 {
 			n += 3
@@ -79,7 +84,11 @@ func randomText(rng *rand.Rand, mexican bool) string {
 		}
 		if n >= 5 && rng.Float64() < 0.3 {
 			k := 2 + rng.IntN(n-3)
-			pat = string(b[:k]) + " " + string(b[k:])
+			sep := " "
+			if rng.Float64() < 0.3 {
+				sep = "-"
+			}
+			pat = string(b[:k]) + sep + string(b[k:])
 		} else {
 			pat = string(b)
 		}
@@ -89,10 +98,10 @@ func randomText(rng *rand.Rand, mexican bool) string {
 			pat = strings.ReplaceAll(pat, " ", "-")
 		}
 	}
-	// Most states leave I, O and Q (which read as 1 and 0) out of serial
-	// numbers; vanity plates use every letter.
+	// Many states leave I, O and Q (which read as 1 and 0) out of serial
+	// numbers; others and vanity plates use every letter.
 	set := letters
-	if !vanity && rng.Float64() < 0.85 {
+	if !vanity && rng.Float64() < 0.6 {
 		set = serialLetters
 	}
 	b := make([]byte, len(pat))
