@@ -121,9 +121,10 @@ func loadFace(name string, data []byte) (*face, error) {
 	return fa, nil
 }
 
-// fontSet holds the faces for plate characters and for banners.
+// fontSet holds the faces for plate characters and for banners, and the
+// stroke faces (plate characters only, see strokefont.go).
 type fontSet struct {
-	plate, banner []*face
+	plate, banner, stroke []*face
 }
 
 var (
@@ -182,6 +183,7 @@ func fonts(goOnly bool) fontSet {
 			return out
 		}
 		allFonts.plate = append(allFonts.plate, load(SystemFontPaths.Plate)...)
+		allFonts.stroke = strokeFaces()
 		allFonts.banner = append(allFonts.banner, load(SystemFontPaths.Banner)...)
 	})
 	return allFonts

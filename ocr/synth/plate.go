@@ -143,6 +143,9 @@ func RenderPlate(seed int64, opt Options) Plate {
 
 	// Banner.
 	plateFace := fs.plate[rng.IntN(len(fs.plate))]
+	if len(fs.stroke) > 0 && rng.Float64() < 0.4 {
+		plateFace = fs.stroke[rng.IntN(len(fs.stroke))]
+	}
 	if !opt.Plain && rng.Float64() < 0.88 {
 		drawBanner(cv, rng, fs, layout, ink, darkOnLight)
 	}
