@@ -1,9 +1,11 @@
 package ocr
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
+	"slices"
 
 	"gocv.io/x/gocv"
 
@@ -53,8 +55,8 @@ type RecognizerOptions struct {
 // whole crop there are two more views: the crop without its top and bottom
 // TrimRows (plate crops often carry border, frame and slogan rows that push
 // the characters to a smaller share of the height than the network prefers)
-// and the character band the band finder returns. Of the views read, the
-// most confident reading wins.
+// and the character band the band finder returns. The candidates of the
+// views read are merged (see mergeViews): a text the views agree on wins.
 type BandMode uint8
 
 const (
@@ -178,7 +180,7 @@ func (r *Recognizer) Read(plate gocv.Mat) (Reading, error) {
 	if err != nil || r.opt.Band == BandOff || (r.opt.Band == BandFallback && rd.Confidence >= r.opt.BandBelow) {
 		return rd, err
 	}
-	best := rd
+	views := []Reading{rd}
 	consider := func(rect image.Rectangle) {
 		if rect.Dx() < MinCropWidth || rect.Dy() < MinCropHeight {
 			return
@@ -186,8 +188,8 @@ func (r *Recognizer) Read(plate gocv.Mat) (Reading, error) {
 		region := grey.Region(rect)
 		rv, err := r.readGrey(region)
 		region.Close()
-		if err == nil && rv.Confidence > best.Confidence {
-			best = rv
+		if err == nil {
+			views = append(views, rv)
 		}
 	}
 	if d := int(TrimRows * float64(grey.Rows())); d > 0 {
@@ -196,7 +198,57 @@ func (r *Recognizer) Read(plate gocv.Mat) (Reading, error) {
 	if rect, ok := r.band.find(grey); ok {
 		consider(rect)
 	}
-	return best, nil
+	return mergeViews(views, r.opt.TopN), nil
+}
+
+// mergeViews combines the readings of several views of one crop: a text's
+// score is the mean over the views of its probability in each (zero where a
+// view did not list it), so a text that all views agree on beats one that a
+// single view is sure of. The reading of the view that holds the best text
+// with the highest confidence supplies the per-character confidences.
+func mergeViews(views []Reading, topN int) Reading {
+	if len(views) == 1 {
+		return views[0]
+	}
+	var cands []Candidate
+	for _, v := range views {
+	next:
+		for _, c := range v.Candidates {
+			for i := range cands {
+				if cands[i].Text == c.Text {
+					cands[i].Confidence += c.Confidence
+					continue next
+				}
+			}
+			cands = append(cands, c)
+		}
+	}
+	if len(cands) == 0 {
+		return views[0]
+	}
+	for i := range cands {
+		cands[i].Confidence /= float32(len(views))
+	}
+	slices.SortStableFunc(cands, func(a, b Candidate) int { return cmp.Compare(b.Confidence, a.Confidence) })
+	if len(cands) > topN {
+		cands = cands[:topN]
+	}
+	out := Reading{Text: cands[0].Text, Confidence: cands[0].Confidence, Candidates: cands}
+	var from float32 = -1
+	for _, v := range views {
+		if v.Text == out.Text && v.Confidence > from {
+			out.CharConf, from = v.CharConf, v.Confidence
+		}
+	}
+	if out.CharConf == nil {
+		// The best text was only an alternative in every view: spread
+		// its confidence evenly.
+		out.CharConf = make([]float32, len(out.Text))
+		for i := range out.CharConf {
+			out.CharConf[i] = out.Confidence
+		}
+	}
+	return out
 }
 
 // readGrey reads an 8-bit grey crop.

@@ -139,3 +139,51 @@ func BenchmarkRecognizerRead(b *testing.B) {
 		})
 	}
 }
+
+func TestMergeViews(t *testing.T) {
+	rd := func(cands ...Candidate) Reading {
+		r := Reading{Candidates: cands}
+		if len(cands) > 0 {
+			r.Text, r.Confidence = cands[0].Text, cands[0].Confidence
+			for range r.Text {
+				r.CharConf = append(r.CharConf, cands[0].Confidence)
+			}
+		}
+		return r
+	}
+	c := func(text string, conf float32) Candidate { return Candidate{text, conf} }
+	for _, tc := range []struct {
+		name  string
+		views []Reading
+		want  []Candidate
+	}{
+		{"one view unchanged", []Reading{rd(c("ABC123", 0.6), c("A8C123", 0.2))},
+			[]Candidate{c("ABC123", 0.6), c("A8C123", 0.2)}},
+		{"agreement beats one sure view", []Reading{
+			rd(c("XABC123", 0.7), c("ABC123", 0.2)),
+			rd(c("ABC123", 0.6)),
+			rd(c("ABC123", 0.5), c("XABC123", 0.1)),
+		}, []Candidate{c("ABC123", 1.3 / 3), c("XABC123", 0.8 / 3)}},
+		{"empty views count", []Reading{rd(c("7ABC", 0.9)), rd()},
+			[]Candidate{c("7ABC", 0.45)}},
+		{"nothing read", []Reading{rd(), rd()}, nil},
+		{"top N", []Reading{rd(c("A", 0.5), c("B", 0.4)), rd(c("C", 0.3), c("D", 0.2))},
+			[]Candidate{c("A", 0.25), c("B", 0.2)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := mergeViews(tc.views, 2)
+			if len(got.Candidates) != len(tc.want) {
+				t.Fatalf("candidates %v; want %v", got.Candidates, tc.want)
+			}
+			for i, w := range tc.want {
+				g := got.Candidates[i]
+				if g.Text != w.Text || g.Confidence < w.Confidence-1e-6 || g.Confidence > w.Confidence+1e-6 {
+					t.Errorf("candidate %d = %v; want %v", i, g, w)
+				}
+			}
+			if len(tc.want) > 0 && (got.Text != tc.want[0].Text || len(got.CharConf) != len(got.Text)) {
+				t.Errorf("Text %q with %d char confidences; want %q with one per character", got.Text, len(got.CharConf), tc.want[0].Text)
+			}
+		})
+	}
+}
