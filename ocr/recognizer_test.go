@@ -163,7 +163,7 @@ func TestMergeViews(t *testing.T) {
 			rd(c("XABC123", 0.7), c("ABC123", 0.2)),
 			rd(c("ABC123", 0.6)),
 			rd(c("ABC123", 0.5), c("XABC123", 0.1)),
-		}, []Candidate{c("ABC123", 1.3 / 3), c("XABC123", 0.8 / 3)}},
+		}, []Candidate{c("ABC123", 1.3/3), c("XABC123", 0.8/3)}},
 		{"empty views count", []Reading{rd(c("7ABC", 0.9)), rd()},
 			[]Candidate{c("7ABC", 0.45)}},
 		{"nothing read", []Reading{rd(), rd()}, nil},
