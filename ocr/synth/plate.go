@@ -157,6 +157,16 @@ func RenderPlate(seed int64, opt Options) Plate {
 	tracking := capH * uniform(rng, 0.02, 0.22)
 	gap := capH * uniform(rng, 0.2, 0.7)
 	maxW := fw * uniform(rng, 0.8, 0.95)
+	// A mark right beside the characters (stacked county or class letters,
+	// a pictogram, an edge), for which the text moves aside.
+	markSide, reserve := 0.0, 0.0
+	if !opt.Plain && rng.Float64() < 0.4 {
+		markSide, reserve = -1, fw*uniform(rng, 0.1, 0.2)
+		if rng.Float64() < 0.3 {
+			markSide = 1
+		}
+		maxW = math.Min(maxW, fw*0.96-reserve)
+	}
 	groups := splitGroups(text)
 	width := func(sx, tracking, gap float64) float64 {
 		s := capH / glyphCapHeight
@@ -187,7 +197,8 @@ func RenderPlate(seed int64, opt Options) Plate {
 		}
 	}
 	tw := width(sx, tracking, gap)
-	x := (fw-tw)/2 + fw*uniform(rng, -0.03, 0.03)
+	x := (fw-tw)/2 + fw*uniform(rng, -0.03, 0.03) - markSide*reserve/2
+	textX0, textX1 := x, x+tw
 	baseline := yc + capH/2
 	m := newMask(W, H)
 	s := capH / glyphCapHeight
@@ -215,6 +226,9 @@ func RenderPlate(seed int64, opt Options) Plate {
 		}
 	}
 	m.morph(int(math.Round(uniform(rng, -1.2, 1.6) * unit)))
+	if markSide != 0 {
+		drawSideMark(cv, rng, plateFace, ink, capH, yc, textX0, textX1, markSide)
+	}
 	if !opt.Plain {
 		drawExtras(cv, rng, fs, ink, capH, yc)
 	}
@@ -426,6 +440,37 @@ func drawIcon(cv *canvas, rng *rand.Rand, cx, cy, rx, ry float64, ink rgb) {
 		pts = append(pts, [2]float64{cx + rx*r*math.Cos(a), cy + ry*r*math.Sin(a)})
 	}
 	cv.fillPolygon(pts, col, 1)
+}
+
+// drawSideMark draws what real plates put right beside their characters and
+// what the label leaves out: two small stacked characters (county or class
+// codes, as on Idaho, Oregon or Wyoming plates), a pictogram (wheelchair,
+// portrait, emblem) or a vertical edge. side is -1 for the left of the text
+// (x0) and 1 for its right (x1).
+func drawSideMark(cv *canvas, rng *rand.Rand, fa *face, ink rgb, capH, yc, x0, x1, side float64) {
+	gap := capH * uniform(rng, 0.08, 0.35)
+	edge := x0 - gap
+	if side > 0 {
+		edge = x1 + gap
+	}
+	switch k := rng.IntN(10); {
+	case k < 5: // stacked characters
+		sh := capH * uniform(rng, 0.3, 0.46)
+		lead := sh * uniform(rng, 0.12, 0.3)
+		cx := edge + side*sh*0.35
+		y := yc - lead/2
+		for _, r := range []byte{Alphabet[rng.IntN(len(Alphabet))], Alphabet[rng.IntN(len(Alphabet))]} {
+			drawString(cv, fa, string(r), cx, y, sh, uniform(rng, 0.7, 1), capH, ink, 0)
+			y += sh + lead
+		}
+	case k < 8: // pictogram
+		rx, ry := capH*uniform(rng, 0.2, 0.45), capH*uniform(rng, 0.3, 0.55)
+		drawIcon(cv, rng, edge+side*rx, yc, rx, ry, ink)
+	default: // an edge or a bar of a frame
+		w := math.Max(1, capH*uniform(rng, 0.04, 0.12))
+		h := capH * uniform(rng, 0.8, 1.6)
+		cv.fillRect(edge-w/2, yc-h/2, edge+w/2, yc+h/2, ink, 1)
+	}
 }
 
 // drawExtras adds stickers, bolts, small side text and plate frames.
