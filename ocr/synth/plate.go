@@ -143,7 +143,7 @@ func RenderPlate(seed int64, opt Options) Plate {
 
 	// Banner.
 	plateFace := fs.plate[rng.IntN(len(fs.plate))]
-	if len(fs.stroke) > 0 && rng.Float64() < 0.4 {
+	if len(fs.stroke) > 0 && rng.Float64() < 0.55 {
 		plateFace = fs.stroke[rng.IntN(len(fs.stroke))]
 	}
 	if !opt.Plain && rng.Float64() < 0.88 {

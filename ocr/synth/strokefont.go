@@ -55,6 +55,7 @@ func join(parts ...[]pt) []pt {
 // strokeVariant selects the shapes that differ between plate faces.
 type strokeVariant struct {
 	oneBase   bool // 1 with a base bar
+	oneStick  bool // 1 as a bare stick with a short flag (Massachusetts, Connecticut)
 	serifI    bool // I with top and bottom bars
 	openFour  bool // 4 open at the top
 	weight    float64
@@ -103,9 +104,12 @@ func strokeGlyphs(v strokeVariant) map[rune]strokeGlyph {
 		'-': {0.36, [][]pt{line(0, 0.55, 1, 0.55)}},
 		'.': {0, [][]pt{line(0.5, 0.95, 0.5, 0.96)}},
 	}
-	if v.oneBase {
+	switch {
+	case v.oneBase:
 		g['1'] = strokeGlyph{0.46, [][]pt{line(0.05, 0.22, 0.55, 0, 0.55, 1), line(0, 1, 1, 1)}}
-	} else {
+	case v.oneStick:
+		g['1'] = strokeGlyph{0.25, [][]pt{line(0, 0.14, 1, 0, 1, 1)}}
+	default:
 		g['1'] = strokeGlyph{0.3, [][]pt{line(0, 0.25, 1, 0, 1, 1)}}
 	}
 	if v.serifI {
@@ -121,15 +125,15 @@ func strokeGlyphs(v strokeVariant) map[rune]strokeGlyph {
 	return g
 }
 
-// strokeVariants are the stroke faces built: three shape variants in a
-// light and a heavy weight.
+// strokeVariants are the stroke faces built: shape variants in light and
+// heavy weights.
 var strokeVariants = []strokeVariant{
-	{weight: 0.11, narrowing: 1.0},
+	{weight: 0.11, narrowing: 1.0, oneStick: true, serifI: true},
 	{weight: 0.16, narrowing: 0.9, serifI: true},
 	{weight: 0.12, narrowing: 0.85, oneBase: true, openFour: true},
 	{weight: 0.19, narrowing: 1.0, serifI: true},
 	{weight: 0.14, narrowing: 1.1, oneBase: true},
-	{weight: 0.15, narrowing: 0.8},
+	{weight: 0.15, narrowing: 0.8, oneStick: true},
 }
 
 // strokeFaces rasterizes every stroke variant at glyphCapHeight.
