@@ -293,15 +293,16 @@ func repetitive(text string) bool {
 	return len(text) >= 4 && most*10 >= 7*len(text)
 }
 
-// dedupeReads sorts reads by score and drops those overlapping a better one (the same plate
-// found twice, e.g. by both polarities).
+// dedupeReads sorts reads by score and drops those overlapping a better one: the same plate
+// found twice (e.g. by both polarities), or a banner or slogan line of a plate that was read
+// on its own, whose box lies mostly inside the plate's.
 func dedupeReads(reads []PlateRead) []PlateRead {
 	slices.SortStableFunc(reads, func(a, b PlateRead) int { return cmp.Compare(b.Score, a.Score) })
 	out := reads[:0]
 	for _, r := range reads {
 		dup := false
 		for _, o := range out {
-			if iou(r.Box, o.Box) > 0.3 {
+			if iou(r.Box, o.Box) > 0.3 || insideShare(r.Box, o.Box) > 0.6 {
 				dup = true
 				break
 			}
@@ -311,4 +312,13 @@ func dedupeReads(reads []PlateRead) []PlateRead {
 		}
 	}
 	return out
+}
+
+// insideShare is the share of a's area that lies inside b.
+func insideShare(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	if a.Empty() || in.Empty() {
+		return 0
+	}
+	return float64(in.Dx()*in.Dy()) / float64(a.Dx()*a.Dy())
 }

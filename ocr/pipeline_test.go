@@ -4,6 +4,7 @@ import (
 	"errors"
 	"image"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -198,5 +199,36 @@ func TestRepetitive(t *testing.T) {
 		if got := repetitive(text); got != want {
 			t.Errorf("repetitive(%q) = %v; want %v", text, got, want)
 		}
+	}
+}
+
+func TestDedupeReads(t *testing.T) {
+	plate := PlateRead{Text: "CKBT", Score: 0.9, Box: image.Rect(369, 423, 542, 522)}
+	for _, tc := range []struct {
+		name  string
+		reads []PlateRead
+		want  []string
+	}{
+		{"one", []PlateRead{plate}, []string{"CKBT"}},
+		{"same plate twice", []PlateRead{{Text: "CK8T", Score: 0.5, Box: image.Rect(372, 420, 540, 520)}, plate},
+			[]string{"CKBT"}},
+		{"slogan inside the plate", []PlateRead{{Text: "WINTAT", Score: 0.5, Box: image.Rect(440, 481, 517, 526)}, plate},
+			[]string{"CKBT"}},
+		{"a plate is not inside a better slogan", []PlateRead{plate, {Text: "WINTAT", Score: 0.95, Box: image.Rect(440, 481, 517, 526)}},
+			[]string{"WINTAT", "CKBT"}},
+		{"banner inside a better plate", []PlateRead{{Text: "OUISI", Score: 0.3, Box: image.Rect(418, 418, 501, 466)}, plate},
+			[]string{"CKBT"}},
+		{"two vehicles", []PlateRead{plate, {Text: "DT2846", Score: 0.8, Box: image.Rect(600, 400, 760, 480)}},
+			[]string{"CKBT", "DT2846"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, r := range dedupeReads(tc.reads) {
+				got = append(got, r.Text)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("dedupeReads = %v; want %v", got, tc.want)
+			}
+		})
 	}
 }
