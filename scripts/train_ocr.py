@@ -188,8 +188,13 @@ CARD = """# Plate recognizer model card
 - Synthetic only (`ocr/synth`, rendered by `ocr/synth/gensynth`, sample i uses seed i; validation
   seeds from 1000000000): {train_samples} training crops, {val_samples} validation crops. US layouts
   (banner, slogan, gradients, graphics, stickers, bolts, dealer frames, icons between groups,
-  stacked side text, 2-8 characters with spaces or dashes) and Mexican ones; gofont plus Debian
-  condensed and bold sans faces; photographed with perspective, rotation, 70-320 px widths, blur,
+  stacked side text, 2-8 characters with spaces or dashes; 40 % vanity-like texts with a letter
+  or a digit at every position, so that the network learns glyphs rather than where formats put
+  letters) and Mexican ones; 55 % of plate texts in stroke faces (`ocr/synth/strokefont.go`:
+  narrow uniform-stroke DMV-style lettering: bare-stick, flagged and based 1, flat-based 2, stadium 0,
+  closed and open 4), the rest in gofont plus Debian condensed and bold sans faces; stacked
+  characters, pictograms or edges right beside the text (not in the label) on 40 %; photographed
+  with perspective, rotation, 70-320 px widths, blur,
   noise, uneven light, shadows, glare, colour loss, JPEG; 65 % whole-plate crops with loose or
   tight margins, 35 % text-band crops with random margins that include banner fragments.
 - The real dev crops (`openalpr-dev/plates-us`) are used for measuring only.
@@ -202,7 +207,8 @@ CARD = """# Plate recognizer model card
 {history}
 ## Scores
 - Synthetic validation, exact match (greedy): {val_acc:.1%}
-- Real dev crops (`plates-us`, whole crop read by `ocr.Recognizer`):
+- Real dev crops (`plates-us`, `ocr.Recognizer` with default options: the whole crop, and on a
+  confidence under 0.9 also the trimmed crop and the text band, their candidates merged):
 
 ```
 {scores}
