@@ -9,8 +9,10 @@
 //
 // Everything is deterministic for a seed and a font set. Go's own gofont faces
 // are always available; condensed and bold sans faces from Debian font packages
-// are added when they are installed (see SystemFontPaths), which changes the
-// output for a seed, so tests that need fixed pixels set Options.GoFontsOnly.
+// are added when they are installed (see SystemFontPaths), together with the
+// stroke faces of strokefont.go (DMV-style lettering drawn from centre lines,
+// used for most plate texts). That changes the output for a seed, so tests
+// that need fixed pixels set Options.GoFontsOnly.
 //
 // The package writes nothing to disk: images stay in memory.
 package synth
