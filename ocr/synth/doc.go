@@ -9,9 +9,11 @@
 //
 // Everything is deterministic for a seed and a font set. Go's own gofont faces
 // are always available; condensed and bold sans faces from Debian font packages
-// are added when they are installed (see SystemFontPaths), together with the
-// stroke faces of strokefont.go (DMV-style lettering drawn from centre lines,
-// used for most plate texts). That changes the output for a seed, so tests
+// are added when they are installed (see SystemFontPaths): text faces,
+// highway and signage faces (Highway Gothic and the like, closest to US plate
+// lettering), together with the stroke faces of strokefont.go (DMV-style
+// lettering drawn from centre lines). Plate characters use a stroke face on
+// 40 % of plates, a signage face on 30 % and a text face on the rest. That changes the output for a seed, so tests
 // that need fixed pixels set Options.GoFontsOnly.
 //
 // The package writes nothing to disk: images stay in memory.

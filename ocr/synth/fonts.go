@@ -24,9 +24,11 @@ const glyphCapHeight = 64
 const glyphRunes = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-.'&! "
 
 // SystemFontPaths lists font files used in addition to gofont when they exist.
-// Plate lists condensed and bold sans faces (closest to US plate lettering);
-// Banner lists faces used only for banners and slogans.
-var SystemFontPaths = struct{ Plate, Banner []string }{
+// Plate lists condensed and bold sans text faces; Signage lists highway,
+// signage and condensed display faces (closest to US plate lettering, used
+// for plate characters only); Banner lists faces used only for banners and
+// slogans.
+var SystemFontPaths = struct{ Plate, Signage, Banner []string }{
 	Plate: []string{
 		"/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf",
 		"/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf",
@@ -46,6 +48,24 @@ var SystemFontPaths = struct{ Plate, Banner []string }{
 		"/usr/share/fonts/truetype/freefont/FreeSansBold.ttf",
 		"/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
 		"/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+	},
+	// Highway Gothic (FHWA series B-D, which many US plates use or
+	// resemble), signage and condensed display faces: narrow digits whose
+	// 0, 8, 3 and 1 a reader that saw only text faces takes for O/U, B, 5
+	// and I. Their flat-topped 3, stadium 0 and O and plain 1 are what real
+	// plates look like.
+	Signage: []string{
+		"/usr/share/fonts/truetype/roadgeek/RG2014B.ttf",
+		"/usr/share/fonts/truetype/roadgeek/RG2014C.ttf",
+		"/usr/share/fonts/truetype/roadgeek/RG2014D.ttf",
+		"/usr/share/fonts/opentype/national-park/NationalPark-Heavy.otf",
+		"/usr/share/fonts/opentype/national-park/NationalPark-Regular.otf",
+		"/usr/share/fonts/opentype/bebas-neue/BebasNeue-Bold.otf",
+		"/usr/share/fonts/opentype/bebas-neue/BebasNeue-Regular.otf",
+		"/usr/share/fonts/truetype/opendin/OSP-DIN.ttf",
+		"/usr/share/fonts/opentype/yanone-kaffeesatz/YanoneKaffeesatz-Bold.otf",
+		"/usr/share/fonts/truetype/paratype/PTN77F.ttf",
+		"/usr/share/fonts/truetype/paratype/PTN57F.ttf",
 	},
 	Banner: []string{
 		"/usr/share/fonts/opentype/urw-base35/NimbusRoman-Bold.otf",
@@ -122,9 +142,9 @@ func loadFace(name string, data []byte) (*face, error) {
 }
 
 // fontSet holds the faces for plate characters and for banners, and the
-// stroke faces (plate characters only, see strokefont.go).
+// signage and stroke faces (plate characters only, see strokefont.go).
 type fontSet struct {
-	plate, banner, stroke []*face
+	plate, banner, signage, stroke []*face
 }
 
 var (
@@ -183,14 +203,16 @@ func fonts(goOnly bool) fontSet {
 			return out
 		}
 		allFonts.plate = append(allFonts.plate, load(SystemFontPaths.Plate)...)
+		allFonts.signage = load(SystemFontPaths.Signage)
 		allFonts.stroke = strokeFaces()
 		allFonts.banner = append(allFonts.banner, load(SystemFontPaths.Banner)...)
 	})
 	return allFonts
 }
 
-// FontCount reports how many plate and banner faces are in use.
+// FontCount reports how many plate (text, signage and stroke) and banner
+// faces are in use.
 func FontCount(goOnly bool) (plate, banner int) {
 	f := fonts(goOnly)
-	return len(f.plate), len(f.banner)
+	return len(f.plate) + len(f.signage) + len(f.stroke), len(f.banner)
 }

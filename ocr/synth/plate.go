@@ -142,10 +142,7 @@ func RenderPlate(seed int64, opt Options) Plate {
 	}
 
 	// Banner.
-	plateFace := fs.plate[rng.IntN(len(fs.plate))]
-	if len(fs.stroke) > 0 && rng.Float64() < 0.55 {
-		plateFace = fs.stroke[rng.IntN(len(fs.stroke))]
-	}
+	plateFace := pickPlateFace(rng, fs)
 	if !opt.Plain && rng.Float64() < 0.88 {
 		drawBanner(cv, rng, fs, layout, ink, darkOnLight)
 	}
@@ -250,6 +247,22 @@ func RenderPlate(seed int64, opt Options) Plate {
 		cv.strokeRect(inset, inset, fw-inset, fh-inset, uniform(rng, 1, 4)*unit, uniform(rng, 3, 15)*unit, ink, 1)
 	}
 	return Plate{Image: cv.rgba(), Text: label.String(), Layout: layout, CharBoxes: boxes}
+}
+
+// pickPlateFace picks the face of a plate's characters: a stroke face for
+// 40 % of plates, a signage face for 30 % and a text face for the rest (any
+// plate face when the stroke and signage faces are not loaded).
+func pickPlateFace(rng *rand.Rand, fs fontSet) *face {
+	if len(fs.stroke) == 0 && len(fs.signage) == 0 {
+		return fs.plate[rng.IntN(len(fs.plate))]
+	}
+	switch r := rng.Float64(); {
+	case r < 0.4 && len(fs.stroke) > 0:
+		return fs.stroke[rng.IntN(len(fs.stroke))]
+	case r < 0.7 && len(fs.signage) > 0:
+		return fs.signage[rng.IntN(len(fs.signage))]
+	}
+	return fs.plate[rng.IntN(len(fs.plate))]
 }
 
 // splitGroups splits a text at separators and drops characters outside
