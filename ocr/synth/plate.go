@@ -480,8 +480,11 @@ func drawSideMark(cv *canvas, rng *rand.Rand, fa *face, ink rgb, capH, yc, x0, x
 		rx, ry := capH*uniform(rng, 0.2, 0.45), capH*uniform(rng, 0.3, 0.55)
 		drawIcon(cv, rng, edge+side*rx, yc, rx, ry, ink)
 	default: // an edge or a bar of a frame
-		w := math.Max(1, capH*uniform(rng, 0.04, 0.12))
-		h := capH * uniform(rng, 0.8, 1.6)
+		// Thinner and taller than the characters: a bar of a digit's
+		// size would look like a 1 or an I that the label leaves out,
+		// and teach the reader to drop plain 1s at the ends of a text.
+		w := math.Max(1, capH*uniform(rng, 0.03, 0.08))
+		h := capH * uniform(rng, 1.5, 2.4)
 		cv.fillRect(edge-w/2, yc-h/2, edge+w/2, yc+h/2, ink, 1)
 	}
 }

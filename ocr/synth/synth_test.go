@@ -3,6 +3,7 @@ package synth
 import (
 	"bytes"
 	"image"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -113,6 +114,23 @@ func TestFonts(t *testing.T) {
 		}
 		if strings.TrimSpace(f.name) == "" {
 			t.Error("face without a name")
+		}
+	}
+}
+
+// TestPlateFacesTellApart checks that every plate face in use (text,
+// signage and stroke faces, as far as they are installed) draws 1 and I, and
+// 0 and 8 against their look-alikes, differently: a face that draws them
+// alike turns its labels into noise.
+func TestPlateFacesTellApart(t *testing.T) {
+	fs := fonts(false)
+	faces := slices.Concat(fs.plate, fs.signage, fs.stroke)
+	t.Logf("%d text, %d signage, %d stroke faces", len(fs.plate), len(fs.signage), len(fs.stroke))
+	for _, fa := range faces {
+		for _, p := range []string{"1I", "8B", "0U", "2Z"} {
+			if d := maskDiff(fa.glyphs[rune(p[0])], fa.glyphs[rune(p[1])]); d < 0.1 {
+				t.Errorf("%s: %q and %q differ in %.0f%% of the ink; want 10%% or more", fa.name, p[0], p[1], d*100)
+			}
 		}
 	}
 }
