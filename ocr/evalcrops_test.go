@@ -17,6 +17,7 @@ var (
 	evalBand     = flag.Int("evalband", 0, "TestEvalCropsDir: BandMode (0 fallback, 1 off, 2 both)")
 	evalBelow    = flag.Float64("evalbelow", 0, "TestEvalCropsDir: BandBelow (0: default)")
 	evalModel    = flag.String("evalmodel", "", "TestEvalCropsDir: ONNX model to use instead of the embedded one")
+	evalKeepO    = flag.Bool("evalkeepo", false, "TestEvalCropsDir: report the letter O (RecognizerOptions.KeepO)")
 )
 
 // TestEvalCropsDir reads a real folder when -evalcrops is given; otherwise
@@ -26,7 +27,7 @@ func TestEvalCropsDir(t *testing.T) {
 		t.Skip("needs -evalcrops DIR -evalout FILE")
 	}
 	SetOpenCVThreads(1)
-	opt := RecognizerOptions{Band: BandMode(*evalBand), BandBelow: float32(*evalBelow)}
+	opt := RecognizerOptions{Band: BandMode(*evalBand), BandBelow: float32(*evalBelow), KeepO: *evalKeepO}
 	if *evalModel != "" {
 		b, err := os.ReadFile(*evalModel)
 		if err != nil {

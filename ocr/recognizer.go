@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"slices"
+	"strings"
 
 	"gocv.io/x/gocv"
 
@@ -44,6 +45,14 @@ type RecognizerOptions struct {
 	// BandBelow is the confidence under which BandFallback also reads the
 	// trimmed crop and the text band; 0 means 0.9.
 	BandBelow float32
+	// KeepO reports the letter O where the network reads it. By default
+	// the recognizer reads O and 0 as one character written 0: most US
+	// states and Mexico leave O out of their serials and draw it like (often
+	// exactly as) the digit 0, registries and hotlist look-ups treat the two
+	// as one, and the OpenALPR benchmarks write it as 0. Plate-format rules
+	// (ocr/plateformat) turn a 0 back into O where a format asks for a
+	// letter.
+	KeepO bool
 	// Model replaces the embedded network with other ONNX bytes of the same
 	// input and output shapes (to score a candidate model before it is
 	// embedded). Only load files written by scripts/train-ocr: OpenCV aborts
@@ -72,6 +81,11 @@ const (
 // TrimRows is the share of rows cut from the top and from the bottom of a
 // crop for the trimmed view.
 const TrimRows = 0.08
+
+// Canonical returns text as the recognizer reports it by default: the
+// letter O written as the digit 0 (see RecognizerOptions.KeepO). Compare a
+// known plate text with a reading through it.
+func Canonical(text string) string { return strings.ReplaceAll(text, "O", "0") }
 
 // Errors for crops the recognizer refuses. They are returned instead of
 // letting OpenCV throw, which would abort the process.
@@ -288,6 +302,11 @@ func (r *Recognizer) readPrepared() (Reading, error) {
 	r.probs, err = ctc.Softmax(logits, models.Classes, models.Steps, r.probs)
 	if err != nil {
 		return Reading{}, fmt.Errorf("ocr: recognizer: output: %w", err)
+	}
+	if !r.opt.KeepO {
+		if err := r.probs.Fold(models.Alphabet, 'O', '0'); err != nil {
+			return Reading{}, fmt.Errorf("ocr: recognizer: output: %w", err)
+		}
 	}
 	return decode(r.probs, r.opt.BeamWidth, r.opt.TopN)
 }

@@ -47,7 +47,7 @@ func TestRecognizerReadsSyntheticPlates(t *testing.T) {
 		if len(rd.CharConf) != len(rd.Text) {
 			t.Errorf("seed %d: %d char confidences for %d characters", seed, len(rd.CharConf), len(rd.Text))
 		}
-		if rd.Text == p.Text {
+		if rd.Text == Canonical(p.Text) {
 			ok++
 		} else {
 			t.Logf("seed %d: read %q, want %q (confidence %.2f)", seed, rd.Text, p.Text, rd.Confidence)

@@ -19,15 +19,16 @@ func evalMain(args []string) int {
 	dataset := fs.String("dataset", "", "folder of photos (OpenALPR benchmark layout): find and read the plates")
 	out := fs.String("out", "", "predictions file to write")
 	regions := fs.String("regions", "us", "plate-format regions for -dataset (e.g. us, us-ca, mx, \"us,mx\"; empty: none)")
+	keepO := fs.Bool("keep-o", false, "report the letter O as read instead of as 0 (see ocr.RecognizerOptions.KeepO)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if (*crops == "") == (*dataset == "") || *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: lprd eval (-crops DIR | -dataset DIR) -out FILE [-regions us]")
+		fmt.Fprintln(os.Stderr, "usage: lprd eval (-crops DIR | -dataset DIR) -out FILE [-regions us] [-keep-o]")
 		return 2
 	}
 	if *crops != "" {
-		if err := evalCrops(*crops, *out); err != nil {
+		if err := evalCrops(*crops, *out, ocr.RecognizerOptions{KeepO: *keepO}); err != nil {
 			fmt.Fprintln(os.Stderr, "lprd eval:", err)
 			return 1
 		}
@@ -38,7 +39,7 @@ func evalMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "lprd eval: -regions:", err)
 		return 2
 	}
-	if err := evalDataset(*dataset, *out, ocr.FrameReaderOptions{Rules: rules}); err != nil {
+	if err := evalDataset(*dataset, *out, ocr.FrameReaderOptions{Rules: rules, Recognizer: ocr.RecognizerOptions{KeepO: *keepO}}); err != nil {
 		fmt.Fprintln(os.Stderr, "lprd eval:", err)
 		return 1
 	}

@@ -12,13 +12,13 @@ import (
 // ../shared/tools/score-plates.
 // It runs OpenCV on one thread, as the daemon's workers do, so the times
 // are per plate on one core.
-func evalCrops(dir, out string) error {
+func evalCrops(dir, out string, opt ocr.RecognizerOptions) error {
 	ocr.SetOpenCVThreads(1)
 	f, err := os.Create(out)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	st, err := ocr.EvalCrops(dir, f, ocr.RecognizerOptions{})
+	st, err := ocr.EvalCrops(dir, f, opt)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("eval: %w", cerr)
 	}

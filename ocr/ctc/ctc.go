@@ -58,6 +58,29 @@ func Softmax(logits []float32, classes, steps int, dst Probs) (Probs, error) {
 	return dst, nil
 }
 
+// Fold moves the probability of character from into character into at every
+// step, so that decoding treats the two as one character written as into:
+// a text's probability becomes the sum over both spellings of that
+// character. Both must be in alphabet, the alphabet of p's classes 1..n.
+func (p Probs) Fold(alphabet string, from, into byte) error {
+	if err := p.check(alphabet); err != nil {
+		return err
+	}
+	f, i := strings.IndexByte(alphabet, from), strings.IndexByte(alphabet, into)
+	if f < 0 || i < 0 {
+		return fmt.Errorf("ctc: fold %q into %q: not both in the alphabet %q", from, into, alphabet)
+	}
+	if f == i {
+		return nil
+	}
+	for t := range p.Steps {
+		row := p.P[t*p.Classes : (t+1)*p.Classes]
+		row[i+1] += row[f+1]
+		row[f+1] = 0
+	}
+	return nil
+}
+
 // Reading is a decoded text.
 type Reading struct {
 	Text string

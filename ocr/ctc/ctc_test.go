@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -136,6 +137,53 @@ func TestShapeErrors(t *testing.T) {
 		}
 		if _, err := Beam(p, abc, 4, 4); !errors.Is(err, ErrShape) {
 			t.Errorf("Beam(%d x %d, %d values) err = %v; want ErrShape", p.Steps, p.Classes, len(p.P), err)
+		}
+	}
+}
+
+func TestFold(t *testing.T) {
+	tests := []struct {
+		name       string
+		p          Probs
+		from, into byte
+		want       string  // Beam's best text after folding
+		conf       float32 // and its probability
+		err        bool
+	}{
+		// Neither B (0.35) nor C (0.25) beats A (0.4) at the middle step;
+		// B folded into C reads C with the sum of both.
+		{"fold wins", probs(one(0, 1), map[int]float32{1: 0.4, 2: 0.35, 3: 0.25}, one(0, 1)), 'B', 'C', "C", 0.6, false},
+		{"fold into the weaker", probs(map[int]float32{1: 0.2, 2: 0.45, 3: 0.35}), 'C', 'A', "A", 0.55, false},
+		{"same character", probs(one(1, 1)), 'A', 'A', "A", 1, false},
+		{"from outside the alphabet", probs(one(1, 1)), 'Z', 'A', "", 0, true},
+		{"into outside the alphabet", probs(one(1, 1)), 'A', 'Z', "", 0, true},
+	}
+	for _, tt := range tests {
+		err := tt.p.Fold(abc, tt.from, tt.into)
+		if (err != nil) != tt.err {
+			t.Fatalf("%s: Fold error %v; want error %v", tt.name, err, tt.err)
+		}
+		if err != nil {
+			continue
+		}
+		var sum float32
+		for _, v := range tt.p.P {
+			sum += v
+		}
+		if math.Abs(float64(sum)-float64(tt.p.Steps)) > 1e-5 {
+			t.Errorf("%s: probabilities sum to %v over %d steps", tt.name, sum, tt.p.Steps)
+		}
+		c, err := Beam(tt.p, abc, 4, 2)
+		if err != nil {
+			t.Fatalf("%s: Beam: %v", tt.name, err)
+		}
+		if c[0].Text != tt.want || math.Abs(float64(c[0].Confidence-tt.conf)) > 1e-5 {
+			t.Errorf("%s: best %q %.3f; want %q %.3f", tt.name, c[0].Text, c[0].Confidence, tt.want, tt.conf)
+		}
+		for _, x := range c {
+			if tt.from != tt.into && strings.IndexByte(x.Text, tt.from) >= 0 {
+				t.Errorf("%s: candidate %q still holds %q", tt.name, x.Text, tt.from)
+			}
 		}
 	}
 }
