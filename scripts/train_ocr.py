@@ -190,10 +190,13 @@ CARD = """# Plate recognizer model card
   (banner, slogan, gradients, graphics, stickers, bolts, dealer frames, icons between groups,
   stacked side text, 2-8 characters with spaces or dashes; 40 % vanity-like texts with a letter
   or a digit at every position, so that the network learns glyphs rather than where formats put
-  letters) and Mexican ones; 55 % of plate texts in stroke faces (`ocr/synth/strokefont.go`:
+  letters) and Mexican ones; 40 % of plate texts in stroke faces (`ocr/synth/strokefont.go`:
   narrow uniform-stroke DMV-style lettering: bare-stick, flagged and based 1, flat-based 2, stadium 0,
-  closed and open 4), the rest in gofont plus Debian condensed and bold sans faces; stacked
-  characters, pictograms or edges right beside the text (not in the label) on 40 %; photographed
+  closed and open 4), 30 % in highway and signage faces from Debian packages (Highway Gothic
+  series B-D of fonts-roadgeek, National Park, Bebas Neue, DIN, PT Sans Narrow, Yanone Kaffeesatz:
+  flat-topped 3, stadium 0 and O, narrow 8), the rest in gofont plus Debian condensed and bold
+  sans faces; stacked characters, pictograms or frame edges (thinner and taller than the
+  characters) right beside the text (not in the label) on 40 %; photographed
   with perspective, rotation, 70-320 px widths, blur,
   noise, uneven light, shadows, glare, colour loss, JPEG; 65 % whole-plate crops with loose or
   tight margins, 35 % text-band crops with random margins that include banner fragments.
