@@ -6,10 +6,16 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// decodeJPEG checks and decodes one MJPEG frame into a frame from pool. The grey path
-// asks libjpeg for luminance only, which skips the colour conversion.
-func decodeJPEG(pool *Pool, src []byte, out PixelFormat) (*Frame, error) {
-	if _, err := ParseJPEG(src); err != nil {
+// decodeJPEG checks and decodes one MJPEG frame into a frame from pool. A frame
+// that declares more than the negotiated maxW x maxH (0: no bound beyond the global
+// limits) is refused before the decoder sees it. The grey path asks libjpeg for
+// luminance only, which skips the colour conversion.
+func decodeJPEG(pool *Pool, src []byte, maxW, maxH int, out PixelFormat) (*Frame, error) {
+	info, err := ParseJPEG(src)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDeclaredSize(info.Width, info.Height, maxW, maxH); err != nil {
 		return nil, err
 	}
 	flag := gocv.IMReadGrayScale

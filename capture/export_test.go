@@ -9,3 +9,6 @@ func Negotiate(dev Device, opt Options) (Negotiated, error) {
 
 // IsPermanent reports whether err is one that reopening cannot fix.
 var IsPermanent = isPermanent
+
+// ImageSize exposes imageSize to the external tests.
+var ImageSize = imageSize

@@ -74,13 +74,17 @@ func (s *folderSource) read(ctx context.Context) (*Frame, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptFrame, name, err)
 	}
-	if ext := strings.ToLower(filepath.Ext(name)); ext == ".jpg" || ext == ".jpeg" {
-		if _, err := ParseJPEG(b); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-	}
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: %s: empty file", ErrCorruptFrame, name)
+	}
+	// The declared size is checked before OpenCV sees the file: a crafted header
+	// would otherwise abort the process or allocate gigabytes.
+	w, h, err := imageSize(b)
+	if err == nil {
+		err = checkDeclaredSize(w, h, 0, 0)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	m, err := gocv.IMDecode(b, flag)
 	if err != nil {

@@ -160,6 +160,7 @@ func FuzzParseJPEG(f *testing.F) {
 	f.Add(encodeJPEG(f, 16, 8, 1, false))
 	f.Add(encodeJPEG(f, 16, 8, 2, true))
 	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xD9})
+	f.Add(craftedJPEG(f, 65000, 65000))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		info, err := ParseJPEG(b)
 		if err == nil && (info.Width <= 0 || info.Height <= 0) {
@@ -176,6 +177,11 @@ func FuzzConvertFrame(f *testing.F) {
 	yuyv, _ := capturetest.YUYV(6, 4, 1)
 	f.Add(yuyv, uint8(1), uint8(6), uint8(4))
 	f.Add(capturetest.GreyPattern(5, 5, 1), uint8(2), uint8(5), uint8(5))
+	// Frame headers that claim far more than the negotiated size (the frame that
+	// used to abort the daemon) and just more.
+	f.Add(craftedJPEG(f, 65000, 65000), uint8(0), uint8(255), uint8(255))
+	f.Add(craftedJPEG(f, 30000, 30000), uint8(0), uint8(0), uint8(0))
+	f.Add(craftedJPEG(f, 65, 48), uint8(0), uint8(64), uint8(48))
 	formats := []FourCC{FourCCMJPEG, FourCCYUYV, FourCCGrey}
 	p := NewPool(2)
 	f.Fuzz(func(t *testing.T, b []byte, format, w, h uint8) {

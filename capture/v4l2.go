@@ -88,12 +88,13 @@ func (s *v4l2Source) read(ctx context.Context) (*Frame, error) {
 // ConvertFrame copies one raw driver frame of the given V4L2 format and negotiated
 // size into a new frame from pool in the output format. YUYV to grey takes the Y
 // plane; MJPEG is checked by [ParseJPEG] and decoded once (its own size wins over
-// the negotiated one). A frame that is truncated or undecodable gives an error
+// the negotiated one, but a frame that declares more than the negotiated size, or
+// more than [MaxFramePixels], is refused undecoded). A frame that is truncated or undecodable gives an error
 // wrapping [ErrCorruptFrame] and no frame. src is not retained.
 func ConvertFrame(pool *Pool, src []byte, format FourCC, width, height int, out PixelFormat) (*Frame, error) {
 	switch format {
 	case FourCCMJPEG:
-		return decodeJPEG(pool, src, out)
+		return decodeJPEG(pool, src, width, height, out)
 	case FourCCYUYV:
 		if _, err := rawStride(len(src), width, height, 2); err != nil {
 			return nil, err
