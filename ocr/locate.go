@@ -100,6 +100,7 @@ type Locator struct {
 	chain  []int
 	best   []int
 	cands  []PlateCandidate
+	dets   []Detection
 }
 
 // NewLocator allocates a Locator's scratch buffers.

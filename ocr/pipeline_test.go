@@ -168,7 +168,7 @@ func BenchmarkRecognizeBand(b *testing.B) {
 	defer grey.Close()
 	fr := newTestReader(b)
 	defer fr.Close()
-	cands := fr.loc.Locate(grey)
+	cands := fr.det.Detect(grey)
 	if len(cands) == 0 {
 		b.Fatal("no candidate")
 	}
