@@ -107,6 +107,16 @@ type Camera struct {
 	winFrames int
 }
 
+// Origin is the camera's time zero: a frame's time is Origin + Frame.Mono. For a live
+// camera that is its capture time (Frame.Wall); for a replay, the position in the
+// recording counted from when the camera was opened. Every stage that timestamps a
+// frame takes this one origin.
+func (c *Camera) Origin() time.Time { return c.start }
+
+// Replay reports whether the camera replays a file or a folder (media time) rather
+// than a live device or stream.
+func (c *Camera) Replay() bool { return c.kind == kindFile || c.kind == kindFolder }
+
 // Open validates opt, works out what kind of source opt.Camera is and opens it once
 // (a stream URL is first connected by Run). A configuration error (bad options, a
 // missing file, a format the device does not offer) is returned at once. A camera

@@ -13,6 +13,8 @@ import (
 
 	"gocv.io/x/gocv"
 	"golang.org/x/sys/unix"
+
+	"github.com/lprd/lprd/internal/quantile"
 )
 
 // DatasetEvalStats summarizes an EvalDataset run.
@@ -107,8 +109,8 @@ func EvalDataset(dir string, w io.Writer, opt FrameReaderOptions) (DatasetEvalSt
 	if err := bw.Flush(); err != nil {
 		return st, fmt.Errorf("ocr: eval dataset: write: %w", err)
 	}
-	st.MedianMs, st.P90Ms = percentile(cpu, 50), percentile(cpu, 90)
-	st.WallMedianMs, st.DecodeMedianMs = percentile(wall, 50), percentile(dec, 50)
+	st.MedianMs, st.P90Ms = quantile.Percentile(cpu, 50), quantile.Percentile(cpu, 90)
+	st.WallMedianMs, st.DecodeMedianMs = quantile.Percentile(wall, 50), quantile.Percentile(dec, 50)
 	return st, nil
 }
 
@@ -122,14 +124,4 @@ func threadCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ts.Nano())
-}
-
-// percentile is the nearest-rank p-th percentile of v (0 for none); v is sorted in place.
-func percentile(v []float64, p float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	slices.Sort(v)
-	i := int(float64(len(v))*p/100+0.999999) - 1
-	return v[max(0, min(len(v)-1, i))]
 }
