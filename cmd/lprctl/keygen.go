@@ -21,8 +21,8 @@ func keygenMain(_ context.Context, args []string, stdout, stderr io.Writer) int 
 	device := fs.String("device", "", "make the signing key pair of this device id (ID.key, ID.pub)")
 	out := fs.String("out", ".", "folder to write the files to")
 	force := fs.Bool("force", false, "overwrite existing files")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
 	}
 	if *backend == (*device != "") {
 		fmt.Fprintln(stderr, "lprctl keygen: give exactly one of -backend and -device ID")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -45,8 +46,15 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	window := fs.Uint64("replay-window", receiver.DefaultReplayWindow, "sequence numbers remembered per device")
 	statsEvery := fs.Duration("stats", 0, "print the counters to stderr at this interval (0: only on exit)")
 	format := fs.String("format", "json", "output: json (one object per read, for the site's systems) or text (a table for people)")
-	statePath := fs.String("state", "", "file that keeps the replay and duplicate memory across restarts (saved every 10 s and on exit)")
-	if err := fs.Parse(args); err != nil {
+	statePath := fs.String("state", "", "file that keeps the replay and duplicate memory across restarts (saved every 10 s and on exit); "+
+		"default $LPRCTL_STATE, else $STATE_DIRECTORY/listen-<client id>.json (systemd StateDirectory=), else "+
+		"$XDG_STATE_HOME/lprctl/listen-<client id>.json ($XDG_STATE_HOME defaults to ~/.local/state); -state \"\" keeps none")
+	reconnectMax := fs.Duration("reconnect-max", receiver.DefaultMaxReconnectInterval, "longest wait between reconnection attempts after a broker outage (the back-off doubles from 1 s up to this)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if *reconnectMax <= 0 {
+		fmt.Fprintln(stderr, "lprctl listen: -reconnect-max must be positive")
 		return 2
 	}
 	if *format != "json" && *format != "text" {
@@ -56,6 +64,19 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if m.broker == "" || *keyFiles == "" || *devices == "" {
 		fmt.Fprintln(stderr, "lprctl listen: -broker, -backend-key and -devices are required")
 		return 2
+	}
+	stateSet := false
+	fs.Visit(func(f *flag.Flag) { stateSet = stateSet || f.Name == "state" })
+	if !stateSet {
+		p, err := defaultStatePath(m.clientID)
+		if err != nil {
+			fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
+			return 1
+		}
+		*statePath = p
+	}
+	if *statePath == "" {
+		fmt.Fprintf(stderr, "lprctl listen: warning: no -state: the replay and duplicate memory is lost on restart, and envelopes up to -max-age (%v) old are accepted again\n", *maxAge)
 	}
 	var keys []*envelope.RecipientPrivateKey
 	for _, p := range strings.Split(*keyFiles, ",") {
@@ -135,9 +156,17 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			}
 		})
 	}
+	if *statePath != "" {
+		logf("replay state in %s", *statePath)
+	}
+	cfg := m.config(*clean)
+	cfg.MaxReconnectInterval = *reconnectMax
 	err = receiver.Listen(ctx, rcv, receiver.ListenOptions{
-		Client: m.config(*clean), Topic: topic,
+		Client: cfg, Topic: topic,
 		OnConnect: func() { logf("subscribed to %s on %s", topic, m.broker) },
+		OnConnectionLost: func(err error) {
+			logf("connection to %s lost: %v; reconnecting (attempts at most %v apart)", m.broker, err, *reconnectMax)
+		},
 		OnRead: func(rd receiver.Read) error {
 			if rd.Missing > 0 {
 				logf("gap: device %s: %d sequence numbers missing before %d", rd.DeviceID, rd.Missing, rd.Seq)
@@ -188,6 +217,40 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	logf("%s", statsLine(rcv.Stats()))
 	return code
+}
+
+// defaultStatePath is where lprctl listen keeps its replay memory when
+// -state is not given: $LPRCTL_STATE when set (even empty: no state), else
+// a file named after the MQTT client id (two listeners on one host, e.g.
+// workers of a -share group, have distinct ids and must not share a file) in
+// systemd's $STATE_DIRECTORY or in $XDG_STATE_HOME/lprctl. The folder is
+// made (0700) when missing.
+func defaultStatePath(clientID string) (string, error) {
+	if p, ok := os.LookupEnv("LPRCTL_STATE"); ok {
+		return p, nil
+	}
+	name := "listen-" + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, clientID) + ".json"
+	dir, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":")
+	if dir == "" {
+		base := os.Getenv("XDG_STATE_HOME")
+		if base == "" {
+			home, err := os.UserHomeDir()
+			if err != nil || home == "" {
+				return "", fmt.Errorf("no folder for the replay state (no $STATE_DIRECTORY, $XDG_STATE_HOME or $HOME): give -state FILE, or -state \"\" to keep none")
+			}
+			base = filepath.Join(home, ".local", "state")
+		}
+		dir = filepath.Join(base, "lprctl")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("replay state folder: %w (give -state FILE, or -state \"\" to keep none)", err)
+	}
+	return filepath.Join(dir, name), nil
 }
 
 func statsLine(s receiver.Stats) string {

@@ -3,18 +3,31 @@
 //	lprctl keygen   make the backend's HPKE key pair or a device's Ed25519 key pair
 //	lprctl listen   receive, verify, open and deduplicate reads; print JSON lines
 //	lprctl status   show each device's retained status and health
+//	lprctl version  print the version
+//
+// Every command first turns core dumps off and makes the process
+// non-dumpable (internal/harden): listen holds the backend's private key and
+// decrypted reads, keygen the keys it makes.
 //
 // See `lprctl help` and docs/envelope.md.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
+
+	"github.com/lprd/lprd/internal/harden"
 )
+
+// version is set at build time by scripts/setup (-ldflags -X main.version=...).
+var version = "dev"
 
 type command struct {
 	name, usage string
@@ -25,9 +38,14 @@ var commands = []command{
 	{"keygen", "keygen -backend [-kem mlkem768x25519|x25519] | -device ID  [-out DIR] [-force]", keygenMain},
 	{"listen", "listen -broker URL -backend-key FILE -devices DIR [flags]   print one JSON object per read", listenMain},
 	{"status", "status -broker URL [flags]   print each device's retained status and health", statusMain},
+	{"version", "version   print the version (also lprctl --version)", versionMain},
 }
 
 func main() {
+	if err := harden.Apply(); err != nil {
+		fmt.Fprintf(os.Stderr, "lprctl: %v\n", err)
+		os.Exit(1)
+	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	cancel()
@@ -38,6 +56,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		help(stdout)
 		return 0
+	}
+	if args[0] == "-version" || args[0] == "--version" {
+		return versionMain(ctx, args[1:], stdout, stderr)
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
@@ -70,20 +91,54 @@ listen subscribes to <prefix>/+/+/reads (or $share/<group>/... with -share), ver
   key, drops duplicates and writes one JSON object per read to stdout or -out:
     {"received_at":..., "device_id":..., "seq":..., "sealed_at":..., "suite":...,
      "missing_before":N (only after a gap), "event":{...the event...}}
-  Rejections (malformed, unknown-device, tampered, out-of-window, replayed, duplicate,
-  wrong-recipient, invalid-event) and sequence gaps are reported on stderr and counted;
-  the counts are printed on exit (SIGINT/SIGTERM) and every -stats interval. With -state FILE
-  the replay and duplicate memory survives restarts of the listener.
+  Rejections (malformed, unknown-device, tampered, topic-mismatch, out-of-window, replayed,
+  duplicate, wrong-recipient, invalid-event) and sequence gaps are reported on stderr and counted;
+  the counts are printed on exit (SIGINT/SIGTERM) and every -stats interval. An envelope
+  must come on its own device's topic (and its event name that site): else topic-mismatch.
+  The replay and duplicate memory survives restarts in a state file, by default
+  $STATE_DIRECTORY or $XDG_STATE_HOME/lprctl (~/.local/state/lprctl), listen-<client id>.json;
+  -state FILE to choose, -state "" to keep none (a warning: replays are accepted again).
   It uses a persistent MQTT session (fixed -client-id) so the broker keeps reads while it
-  is away; a read is acknowledged to the broker only after it was written.
+  is away; a read is acknowledged to the broker only after it was written. After a broker
+  outage it reconnects with a back-off from 1 s up to -reconnect-max (default 30s) and
+  subscribes again on every connection.
 
 status subscribes to <prefix>/+/+/status and <prefix>/+/+/health, waits -wait for the
   retained messages and prints one line per device (or JSON with -json).
 
 MQTT and TLS flags are the same for listen and status; their defaults come from the
-environment: LPRCTL_BROKER, LPRCTL_CA, LPRCTL_CERT, LPRCTL_KEY, LPRCTL_ALLOW_PLAINTEXT=true.
+environment: LPRCTL_BROKER, LPRCTL_CA, LPRCTL_CERT, LPRCTL_KEY, LPRCTL_ALLOW_PLAINTEXT=true
+(listen also: LPRCTL_BACKEND_KEY, LPRCTL_DEVICES, LPRCTL_STATE).
 Brokers: ssl://host:8883 (mutual TLS with -ca, -cert, -key), tcp:// only with -allow-plaintext.
 
-Exit status: 0 success, 1 runtime failure, 2 usage error.
+Exit status: 0 success (also for -h), 1 runtime failure, 2 usage error.
 `)
+}
+
+func versionMain(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "usage: lprctl version")
+		return 2
+	}
+	fmt.Fprintf(stdout, "lprctl %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return 0
+}
+
+// parseFlags parses a command's flags. It returns -1 when the command should
+// go on, else its exit status: 0 for -h (Go's flag.ExitOnError habit), 2 for
+// a usage error (the flag package has printed it).
+func parseFlags(fs *flag.FlagSet, args []string) int {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		if fs.NArg() > 0 {
+			fmt.Fprintf(fs.Output(), "lprctl %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+			return 2
+		}
+		return -1
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	default:
+		return 2
+	}
 }

@@ -29,8 +29,8 @@ func statusMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	m.register(fs, fmt.Sprintf("lprctl-status-%s-%d", hostname(), time.Now().UnixNano()))
 	wait := fs.Duration("wait", 2*time.Second, "how long to collect retained messages")
 	asJSON := fs.Bool("json", false, "print one JSON object per device")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
 	}
 	if m.broker == "" {
 		fmt.Fprintln(stderr, "lprctl status: -broker is required")

@@ -74,6 +74,11 @@ type Config struct {
 	KeepAlive            time.Duration // default 30 s
 	ManualAck            bool          // received QoS 1 messages are acknowledged by Message.Ack
 	Will                 *Will
+	// DefaultHandler, when set, receives messages that match no
+	// subscription made on this client: with a persistent session the
+	// broker sends what it queued right after connecting, before Subscribe
+	// has run. Without it paho drops them unacknowledged.
+	DefaultHandler Handler
 
 	OnConnect        func()          // after every successful (re)connection
 	OnConnectionLost func(err error) // when an open connection drops
@@ -128,6 +133,9 @@ func New(cfg Config) (Client, error) {
 	o.SetPingTimeout(cfg.ConnectTimeout)
 	o.SetResumeSubs(true)
 	o.SetAutoAckDisabled(cfg.ManualAck)
+	if h := cfg.DefaultHandler; h != nil {
+		o.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { h(m) })
+	}
 	if w := cfg.Will; w != nil {
 		o.SetBinaryWill(w.Topic, w.Payload, w.QoS, w.Retained)
 	}

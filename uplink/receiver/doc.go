@@ -7,6 +7,8 @@
 //	malformed        the bytes are not an envelope of a supported suite
 //	unknown-device   no public key for the device id, or not the key it names
 //	tampered         the Ed25519 signature fails, or the HPKE open fails
+//	topic-mismatch   (AcceptTopic) received on the topic of another device,
+//	                 or its event names another site than the topic
 //	out-of-window    sealed before now-MaxAge or after now+MaxSkew
 //	replayed         sequence number below the device's replay window
 //	duplicate        sequence number or event id already accepted (a QoS 1
@@ -21,6 +23,11 @@
 // (the device lost its state folder), not as missing reads.
 //
 // The state is in memory; SaveState and LoadState keep it across restarts
-// (lprctl listen -state). Without a saved state, MaxAge bounds how far back
-// a replay can reach after a restart.
+// (lprctl listen keeps it in a file by default). Without a saved state,
+// MaxAge bounds how far back a replay can reach after a restart.
+//
+// Listen is the MQTT side: it subscribes with a persistent session,
+// resubscribes after every reconnection (paho's back-off capped by
+// mqttclient.Config.MaxReconnectInterval), feeds each message to
+// AcceptTopic and acknowledges it once the caller has written the read.
 package receiver

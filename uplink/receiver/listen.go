@@ -11,9 +11,12 @@ import (
 
 // ListenOptions configure Listen.
 type ListenOptions struct {
-	// Client is the MQTT connection. Listen sets AutoReconnect and
-	// ManualAck; keep CleanSession false (with a stable ClientID) so the
-	// broker queues reads while the listener is away.
+	// Client is the MQTT connection. Listen sets AutoReconnect, ManualAck
+	// and DefaultHandler; keep CleanSession false (with a stable ClientID)
+	// so the broker queues reads while the listener is away. Its
+	// MaxReconnectInterval caps paho's doubling back-off between reconnection
+	// attempts, and so bounds how late the listener is back after a broker
+	// outage; default DefaultMaxReconnectInterval.
 	Client    mqttclient.Config
 	NewClient mqttclient.Factory // default mqttclient.New
 	// Topic to subscribe, e.g. "lpr/+/+/reads", or a shared subscription
@@ -29,11 +32,20 @@ type ListenOptions struct {
 	OnReject func(error)
 	// OnConnect is told about every (re)subscription; may be nil.
 	OnConnect func()
+	// OnConnectionLost is told when the connection drops (Listen then
+	// reconnects by itself); may be nil.
+	OnConnectionLost func(error)
 }
 
-// Listen subscribes to opt.Topic and feeds every message to r until ctx is
-// done. It reconnects and resubscribes by itself. It returns an error only
-// when the first connection fails.
+// DefaultMaxReconnectInterval is Listen's default cap of the reconnection
+// back-off (paho's own default is 10 minutes, mqttclient's 1 minute).
+const DefaultMaxReconnectInterval = 30 * time.Second
+
+// Listen subscribes to opt.Topic and feeds every message to r.AcceptTopic
+// until ctx is done. It reconnects by itself, and subscribes again after
+// every connection (a broker that lost its persistent state, or a clean
+// session, would otherwise send nothing). It returns an error only when the
+// first connection fails.
 func Listen(ctx context.Context, r *Receiver, opt ListenOptions) error {
 	if opt.NewClient == nil {
 		opt.NewClient = mqttclient.New
@@ -48,27 +60,20 @@ func Listen(ctx context.Context, r *Receiver, opt ListenOptions) error {
 	cfg := opt.Client
 	cfg.AutoReconnect = true
 	cfg.ManualAck = true
+	if cfg.MaxReconnectInterval <= 0 {
+		cfg.MaxReconnectInterval = DefaultMaxReconnectInterval
+	}
+	if opt.OnConnectionLost != nil {
+		cfg.OnConnectionLost = opt.OnConnectionLost
+	}
 	cfg.OnConnect = func() {
 		select {
 		case connected <- struct{}{}:
 		default:
 		}
 	}
-	c, err := opt.NewClient(cfg)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	tok := c.Connect()
-	if !tok.WaitTimeout(opt.Timeout) {
-		c.Disconnect(0)
-		return fmt.Errorf("listen: connect %s: no answer within %v", cfg.Broker, opt.Timeout)
-	}
-	if err := tok.Error(); err != nil {
-		return fmt.Errorf("listen: connect %s: %w", cfg.Broker, err)
-	}
-	defer c.Disconnect(250)
 	handle := func(m mqttclient.Message) {
-		rd, err := r.Accept(m.Payload())
+		rd, err := r.AcceptTopic(m.Topic(), m.Payload())
 		if err != nil {
 			if opt.OnReject != nil {
 				opt.OnReject(fmt.Errorf("%s: %w", m.Topic(), err))
@@ -85,6 +90,22 @@ func Listen(ctx context.Context, r *Receiver, opt ListenOptions) error {
 		}
 		m.Ack()
 	}
+	// Reads the session queued arrive right after CONNACK, before the
+	// subscription is made again: they go through the same handler.
+	cfg.DefaultHandler = handle
+	c, err := opt.NewClient(cfg)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	tok := c.Connect()
+	if !tok.WaitTimeout(opt.Timeout) {
+		c.Disconnect(0)
+		return fmt.Errorf("listen: connect %s: no answer within %v", cfg.Broker, opt.Timeout)
+	}
+	if err := tok.Error(); err != nil {
+		return fmt.Errorf("listen: connect %s: %w", cfg.Broker, err)
+	}
+	defer c.Disconnect(250)
 	for {
 		select {
 		case <-ctx.Done():

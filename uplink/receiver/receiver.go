@@ -26,10 +26,11 @@ const (
 	Duplicate      Reason = "duplicate"
 	WrongRecipient Reason = "wrong-recipient"
 	InvalidEvent   Reason = "invalid-event"
+	TopicMismatch  Reason = "topic-mismatch"
 )
 
 // Reasons lists every reason, for reports.
-var Reasons = []Reason{Malformed, UnknownDevice, Tampered, OutOfWindow, Replayed, Duplicate, WrongRecipient, InvalidEvent}
+var Reasons = []Reason{Malformed, UnknownDevice, Tampered, TopicMismatch, OutOfWindow, Replayed, Duplicate, WrongRecipient, InvalidEvent}
 
 // Rejection is the error Accept returns for a refused envelope. Its message
 // never holds event content.
@@ -159,8 +160,43 @@ func (r *Receiver) reject(reason Reason, dev string, seq uint64, err error) erro
 }
 
 // Accept verifies, opens and deduplicates one envelope. It returns a
-// *Rejection for a refused one.
+// *Rejection for a refused one. It does not know where the envelope came
+// from; a receiver of MQTT messages uses AcceptTopic.
 func (r *Receiver) Accept(payload []byte) (Read, error) {
+	return r.accept("", payload)
+}
+
+// AcceptTopic is Accept for an envelope received on an MQTT topic of the
+// form <prefix>/<site>/<device>/reads: the envelope must be one of that
+// device (its signed header names the device) and its event one of that
+// site, else it is refused as TopicMismatch. This keeps a device's
+// certificate, or anyone who can publish, from passing one device's reads
+// off as another's, or a lane's reads as another site's.
+func (r *Receiver) AcceptTopic(topic string, payload []byte) (Read, error) {
+	if topic == "" {
+		return Read{}, r.count(TopicMismatch, "", 0, errors.New("no topic"))
+	}
+	return r.accept(topic, payload)
+}
+
+// topicParts returns the site and device of a <prefix>/<site>/<device>/reads
+// topic.
+func topicParts(topic string) (site, dev string, ok bool) {
+	parts := strings.Split(topic, "/")
+	n := len(parts)
+	if n < 4 || parts[n-1] != "reads" || parts[n-2] == "" || parts[n-3] == "" {
+		return "", "", false
+	}
+	return parts[n-3], parts[n-2], true
+}
+
+func (r *Receiver) count(reason Reason, dev string, seq uint64, err error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reject(reason, dev, seq, err)
+}
+
+func (r *Receiver) accept(topic string, payload []byte) (Read, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	env, err := envelope.Parse(payload)
@@ -179,6 +215,16 @@ func (r *Receiver) Accept(payload []byte) (Read, error) {
 	}
 	if err := env.Verify(pub); err != nil {
 		return Read{}, r.reject(Tampered, dev, seq, err)
+	}
+	// A genuine envelope: is it where its device publishes? Checked before
+	// the replay memory so that a copy on another topic is counted as what
+	// it is, and changes nothing.
+	topicSite, topicDev, topicOK := topicParts(topic)
+	if topic != "" && !topicOK {
+		return Read{}, r.reject(TopicMismatch, dev, seq, fmt.Errorf("topic %q is not <prefix>/<site>/<device>/reads", topic))
+	}
+	if topic != "" && topicDev != dev {
+		return Read{}, r.reject(TopicMismatch, dev, seq, fmt.Errorf("envelope of device %s on topic %q of device %s", dev, topic, topicDev))
 	}
 	now := r.opt.Now()
 	if env.SealedAt.Before(now.Add(-r.opt.MaxAge)) || env.SealedAt.After(now.Add(r.opt.MaxSkew)) {
@@ -208,6 +254,9 @@ func (r *Receiver) Accept(payload []byte) (Read, error) {
 	}
 	if ev.DeviceID != dev {
 		return Read{}, r.reject(InvalidEvent, dev, seq, fmt.Errorf("event names device %q", ev.DeviceID))
+	}
+	if topic != "" && ev.Site != topicSite {
+		return Read{}, r.reject(TopicMismatch, dev, seq, fmt.Errorf("event of site %s on topic %q of site %s", ev.Site, topic, topicSite))
 	}
 	if _, ok := r.ids[ev.EventID]; ok {
 		return Read{}, r.reject(Duplicate, dev, seq, fmt.Errorf("event %s already accepted", ev.EventID))
