@@ -24,19 +24,57 @@ type Health struct {
 	FramesDropped uint64  `json:"frames_dropped"`
 	LatencyP50Ms  float64 `json:"latency_p50_ms"`
 	LatencyP99Ms  float64 `json:"latency_p99_ms"`
+	// FramesCorrupt counts frames the camera delivered damaged (truncated, undecodable,
+	// or declaring an impossible size), skipped.
+	FramesCorrupt uint64 `json:"frames_corrupt"`
+	// FramesSkipped counts frames outside a vehicle window (presence trigger), unread;
+	// FramesRejected those the reader refused.
+	FramesSkipped  uint64 `json:"frames_skipped"`
+	FramesRejected uint64 `json:"frames_rejected"`
+	// ReadP50Ms and ReadP99Ms are the OCR time of one frame in a worker.
+	ReadP50Ms float64 `json:"read_p50_ms"`
+	ReadP99Ms float64 `json:"read_p99_ms"`
+	// Fusion: vehicles followed now; results under the confidence policy (not sent);
+	// garbled tracks merged into their plate's; repeats of a standing vehicle withheld.
+	TracksOpen        int    `json:"tracks_open"`
+	ResultsBelowBar   uint64 `json:"results_below_bar"`
+	ResultsAbsorbed   uint64 `json:"results_absorbed"`
+	ResultsSuppressed uint64 `json:"results_suppressed"`
+	// ResultsNotStored counts results the uplink refused to take (see the log).
+	ResultsNotStored uint64 `json:"results_not_stored"`
+	// TriggerEventsDropped counts presence events lost because no one read them in time.
+	TriggerEventsDropped uint64 `json:"trigger_events_dropped,omitempty"`
 
-	// Uplink.
-	ReadsSubmitted   uint64  `json:"reads_submitted"` // stored in the outbox since start
-	ReadsSent        uint64  `json:"reads_sent"`      // acknowledged by the broker since start
+	// Uplink. A read that entered the outbox is sent, expired, evicted or
+	// dropped, each counted here; rejected reads never entered it.
+	ReadsSubmitted uint64 `json:"reads_submitted"` // kept by the outbox (on disk or in memory) since start
+	ReadsSent      uint64 `json:"reads_sent"`      // acknowledged by the broker since start
+	// OutboxDepth counts every read waiting, on disk or held in memory
+	// (ReadsInMemory of them); OutboxBytes their sealed bytes.
 	OutboxDepth      int     `json:"outbox_depth"`
 	OutboxBytes      int64   `json:"outbox_bytes"`
 	OutboxOldestAgeS float64 `json:"outbox_oldest_age_s"`
 	ReadsExpired     uint64  `json:"reads_expired"`  // outbox MaxAge
 	ReadsEvicted     uint64  `json:"reads_evicted"`  // outbox full, drop-oldest
-	ReadsRejected    uint64  `json:"reads_rejected"` // outbox full, reject-new
-	MQTTConnected    bool    `json:"mqtt_connected"`
-	MQTTReconnects   uint64  `json:"mqtt_reconnects"`
-	PublishErrors    uint64  `json:"publish_errors"`
+	ReadsRejected    uint64  `json:"reads_rejected"` // outbox full or read too large, reject-new: never stored
+	// ReadsInMemory is how many waiting reads the state folder could not
+	// store (full, read-only, failing): held sealed in memory, still
+	// published, written to the folder once it works again, lost if the
+	// process stops first. Non-zero means the state folder needs a look.
+	ReadsInMemory int `json:"reads_in_memory"`
+	// ReadsHeld counts the reads that went to memory since start.
+	ReadsHeld uint64 `json:"reads_held"`
+	// ReadsDropped counts reads given up because the state folder could
+	// not store them and the memory queue was full (by OutboxPolicy: the
+	// new read or the oldest held one): lost, visible at the backend as
+	// missing sequence numbers.
+	ReadsDropped uint64 `json:"reads_dropped"`
+	// StoreErrors counts failed writes of the state folder (envelopes and
+	// the sequence counter file).
+	StoreErrors    uint64 `json:"outbox_store_errors"`
+	MQTTConnected  bool   `json:"mqtt_connected"`
+	MQTTReconnects uint64 `json:"mqtt_reconnects"`
+	PublishErrors  uint64 `json:"publish_errors"`
 
 	// GPIO lines by role, e.g. {"presence": "high", "illuminator": "on"}
 	// (HealthFunc).

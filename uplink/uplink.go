@@ -70,6 +70,15 @@ type Options struct {
 	OutboxMaxBytes int64         // default outbox.DefaultMaxBytes
 	OutboxMaxAge   time.Duration // default outbox.DefaultMaxAge
 	OutboxPolicy   string        // "drop-oldest" (default) or "reject-new"
+	// Reads the state folder cannot store (full, read-only, failing) are
+	// held in memory, sealed, at most OutboxMemoryMaxCount reads and
+	// OutboxMemoryMaxBytes bytes (default outbox.DefaultMemoryMaxCount,
+	// outbox.DefaultMemoryMaxBytes), published from there and written to
+	// the folder once it works again; OutboxPolicy decides which read is
+	// dropped when that is full too.
+	OutboxMemoryMaxCount int
+	OutboxMemoryMaxBytes int64
+	OutboxFS             outbox.FS // default outbox.OSFS; tests pass a failing one
 
 	PublishTimeout       time.Duration // wait for a PUBACK before retrying; default 10 s
 	ConnectTimeout       time.Duration // default 10 s
@@ -105,6 +114,9 @@ type Uplink struct {
 
 	connected  atomic.Bool
 	submitted  atomic.Uint64
+	held       atomic.Uint64 // reads that went to the memory queue
+	failing    atomic.Bool   // the state folder failed; cleared when it works
+	dropBurst  atomic.Uint64 // reads dropped since failing was set
 	reconnects atomic.Uint64
 	failures   atomic.Uint64
 
@@ -230,6 +242,7 @@ func New(ctx context.Context, opt Options) (*Uplink, error) {
 	u.box, err = outbox.Open(outbox.Options{
 		Dir: filepath.Join(opt.StateDir, "outbox"), MaxCount: opt.OutboxMaxCount, MaxBytes: opt.OutboxMaxBytes,
 		MaxAge: opt.OutboxMaxAge, Policy: policy, Now: opt.Now,
+		MemoryMaxCount: opt.OutboxMemoryMaxCount, MemoryMaxBytes: opt.OutboxMemoryMaxBytes, FS: opt.OutboxFS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
@@ -244,8 +257,15 @@ func (u *Uplink) Topics() (reads, status, health string) {
 
 // Submit seals and signs ev and stores the envelope durably; Run publishes
 // it. When Submit returns nil, the read survives a crash and will be
-// delivered or expired by the outbox policy. Empty V, EventID, DeviceID and
-// Site are filled in. Errors name the event by its id, never by its plate.
+// delivered or expired by the outbox policy, or, when the state folder
+// cannot store it (full, read-only, failing disk), it is held in memory,
+// sealed: Run publishes it from there and writes it to the folder once
+// that works again, and it is lost only if the process stops first. Such
+// reads are logged (naming the folder and the reason) and counted on health
+// (reads_in_memory, outbox_store_errors). Submit returns an error when the
+// read is not kept at all: the outbox refused it, or the memory queue was
+// full (reads_dropped). Empty V, EventID, DeviceID and Site are filled in.
+// Errors name the event by its id, never by its plate.
 func (u *Uplink) Submit(ev Event) error {
 	now := u.opt.Now()
 	if now.Before(MinClock) {
@@ -282,15 +302,62 @@ func (u *Uplink) Submit(ev Event) error {
 		return fmt.Errorf("uplink: event %s: %w", ev.EventID, err)
 	}
 	if err := u.box.Put(seq, now, env); err != nil {
-		return fmt.Errorf("uplink: event %s: %w", ev.EventID, err)
+		var serr *outbox.StoreError
+		if !errors.As(err, &serr) {
+			return fmt.Errorf("uplink: event %s: %w", ev.EventID, err)
+		}
+		u.storeFailed(ev.EventID, serr)
+		if !serr.Kept {
+			return fmt.Errorf("uplink: event %s: %w", ev.EventID, err)
+		}
+	} else {
+		u.storeWorks()
+		u.log.Debug("read stored", "event_id", ev.EventID, "seq", seq, "bytes", len(env))
 	}
 	u.submitted.Add(1)
-	u.log.Debug("read stored", "event_id", ev.EventID, "seq", seq, "bytes", len(env))
 	select {
 	case u.wake <- struct{}{}:
 	default:
 	}
 	return nil
+}
+
+// storeFailed logs a read the state folder could not store: every read kept
+// in memory, and the first drop of a burst (until the folder works again).
+func (u *Uplink) storeFailed(eventID string, serr *outbox.StoreError) {
+	u.failing.Store(true)
+	if serr.Kept {
+		u.held.Add(1)
+		u.log.Error(serr.Error(), "event_id", eventID, "seq", serr.Seq)
+	}
+	if serr.Dropped > 0 {
+		if u.dropBurst.Add(uint64(serr.Dropped)) == uint64(serr.Dropped) {
+			u.log.Error("reads dropped: the state folder cannot store them and the memory queue is full; further drops are counted on health (reads_dropped) until the folder works again",
+				"outbox", serr.Dir, "reason", serr.Err, "held", serr.Held, "event_id", eventID)
+		}
+	}
+}
+
+// storeWorks notes that the state folder stored an envelope again.
+func (u *Uplink) storeWorks() {
+	if !u.failing.Swap(false) {
+		return
+	}
+	u.log.Info("outbox stores reads again", "outbox", filepath.Join(u.opt.StateDir, "outbox"),
+		"reads_dropped_meanwhile", u.dropBurst.Swap(0))
+}
+
+// retryStore writes the reads held in memory to the state folder (the
+// outbox backs off while it keeps failing).
+func (u *Uplink) retryStore() {
+	n, err := u.box.Retry()
+	if err != nil {
+		return // logged when the reads were kept; counted on health
+	}
+	if n > 0 {
+		u.log.Info("reads held in memory written to the outbox", "count", n)
+		u.storeWorks()
+	}
 }
 
 func (u *Uplink) isClosed() bool {
@@ -324,6 +391,8 @@ func (u *Uplink) Run(ctx context.Context) error {
 	expireEvery := min(max(u.opt.OutboxMaxAge/100, time.Second), 10*time.Second)
 	expire := time.NewTicker(expireEvery)
 	defer expire.Stop()
+	retry := time.NewTicker(storeRetryTick)
+	defer retry.Stop()
 
 	var (
 		inflight []flight
@@ -410,6 +479,8 @@ func (u *Uplink) Run(ctx context.Context) error {
 			u.publishHealth()
 		case <-expire.C:
 			u.expire()
+		case <-retry.C:
+			u.retryStore()
 		case <-timer.C:
 			failWait = min(max(2*failWait, 100*time.Millisecond), u.opt.MaxReconnectInterval)
 			u.failures.Add(1)
@@ -446,6 +517,10 @@ func (u *Uplink) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// storeRetryTick is how often Run offers the reads held in memory to the
+// outbox, which itself backs off from 1 s to 1 min while the folder fails.
+const storeRetryTick = 250 * time.Millisecond
 
 func isDone(t mqttclient.Token) bool {
 	select {
@@ -522,6 +597,10 @@ func (u *Uplink) Health() Health {
 		ReadsExpired:   st.Expired,
 		ReadsEvicted:   st.Evicted,
 		ReadsRejected:  st.Rejected,
+		ReadsInMemory:  st.InMemory,
+		ReadsDropped:   st.Dropped,
+		ReadsHeld:      u.held.Load(),
+		StoreErrors:    st.StoreErrors,
 		MQTTConnected:  u.connected.Load(),
 		MQTTReconnects: max(u.reconnects.Load(), 1) - 1,
 		PublishErrors:  u.failures.Load(),
@@ -582,5 +661,9 @@ func (u *Uplink) Close() error {
 	}
 	u.connected.Store(false)
 	u.client.Disconnect(250)
-	return u.box.Close()
+	err := u.box.Close()
+	if err != nil {
+		u.log.Error("outbox close", "err", err)
+	}
+	return err
 }

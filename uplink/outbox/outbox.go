@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -47,7 +48,30 @@ const (
 	DefaultMaxCount = 100000
 	DefaultMaxBytes = 512 << 20
 	DefaultMaxAge   = 168 * time.Hour
+
+	// Bounds of the memory queue that holds envelopes the folder could
+	// not store (full, read-only or failing disk): about 10 minutes of
+	// reads at a busy lane, a few MiB of ciphertext.
+	DefaultMemoryMaxCount = 1024
+	DefaultMemoryMaxBytes = 8 << 20
 )
+
+// FS is how the outbox writes a file. Tests pass a fake that fails with
+// syscall.ENOSPC or EROFS; the default is [OSFS].
+type FS interface {
+	// WriteFile writes dir/name atomically and durably (temporary file,
+	// fsync, rename, fsync of the folder) or not at all.
+	WriteFile(dir, name string, data []byte) error
+}
+
+// WriteFunc adapts a function to FS.
+type WriteFunc func(dir, name string, data []byte) error
+
+// WriteFile calls f.
+func (f WriteFunc) WriteFile(dir, name string, data []byte) error { return f(dir, name, data) }
+
+// OSFS writes to the real file system.
+var OSFS FS = WriteFunc(writeFileSync)
 
 // Options configure an outbox. Zero values take the defaults.
 type Options struct {
@@ -57,6 +81,15 @@ type Options struct {
 	MaxAge   time.Duration // envelopes sealed longer ago expire (DefaultMaxAge)
 	Policy   Policy
 	Now      func() time.Time // clock, time.Now by default
+
+	// Envelopes that cannot be written (no space, read-only, I/O error)
+	// are held in memory, at most MemoryMaxCount envelopes and
+	// MemoryMaxBytes bytes (DefaultMemoryMaxCount, DefaultMemoryMaxBytes),
+	// and written to the folder by Retry or the next Put once it works
+	// again. Beyond the bound, Policy decides which one is dropped.
+	MemoryMaxCount int
+	MemoryMaxBytes int64
+	FS             FS // default OSFS
 }
 
 // Entry describes one stored envelope.
@@ -64,18 +97,28 @@ type Entry struct {
 	Seq     uint64
 	Created time.Time // sealing time, millisecond precision
 	Size    int64
+	mem     bool // held in memory, not (yet) on disk
 }
+
+// InMemory reports whether the envelope is held in memory only: the folder
+// could not store it yet.
+func (e Entry) InMemory() bool { return e.mem }
 
 // Stats are the outbox's figures for the health topic.
 type Stats struct {
-	Depth    int       // envelopes waiting
+	Depth    int       // envelopes waiting, on disk or in memory
 	Bytes    int64     // their bytes
 	Oldest   time.Time // sealing time of the oldest one; zero when empty
-	Stored   uint64    // envelopes stored since Open
+	Stored   uint64    // envelopes written to the folder since Open
 	Acked    uint64    // removed after the broker's acknowledgement
 	Expired  uint64    // removed by MaxAge
 	Evicted  uint64    // removed by DropOldest to make room
 	Rejected uint64    // refused by RejectNew
+
+	InMemory    int    // envelopes of Depth held in memory only
+	MemoryBytes int64  // their bytes
+	Dropped     uint64 // held in memory and dropped: the memory queue was full
+	StoreErrors uint64 // failed writes of envelopes and of the counter file
 }
 
 // Errors.
@@ -83,7 +126,60 @@ var (
 	ErrFull     = errors.New("outbox full")
 	ErrTooLarge = errors.New("envelope larger than the outbox")
 	ErrClosed   = errors.New("outbox closed")
+	// ErrKeptInMemory is wrapped by Put's error when the folder could not
+	// store the envelope and it is held in memory instead: it is still
+	// delivered, unless the process stops before the folder works again.
+	ErrKeptInMemory = errors.New("read kept in memory")
+	// ErrDropped is wrapped by Put's error when the folder could not
+	// store the envelope and the memory queue was full: the new envelope
+	// (RejectNew) or the oldest held one (DropOldest) is gone.
+	ErrDropped = errors.New("memory queue full")
 )
+
+// StoreError is Put's error when the folder could not store the envelope.
+// It wraps the cause (a syscall.Errno where there is one) and
+// ErrKeptInMemory or ErrDropped.
+type StoreError struct {
+	Dir     string
+	Seq     uint64
+	Err     error // the cause: syscall.ENOSPC, EROFS, EACCES, EIO, ...
+	Kept    bool  // the envelope is held in memory
+	Held    int   // envelopes held in memory after this Put
+	Dropped int   // envelopes dropped by this Put (the new one or old ones)
+}
+
+func (e *StoreError) Error() string {
+	s := fmt.Sprintf("outbox %s: %s", e.Dir, e.Err)
+	if e.Dropped > 0 {
+		s += fmt.Sprintf("; %v, %d dropped", ErrDropped, e.Dropped)
+	}
+	if e.Kept {
+		s += fmt.Sprintf("; %v (%d held)", ErrKeptInMemory, e.Held)
+	}
+	return s
+}
+
+func (e *StoreError) Unwrap() []error {
+	errs := []error{e.Err}
+	if e.Kept {
+		errs = append(errs, ErrKeptInMemory)
+	}
+	if e.Dropped > 0 {
+		errs = append(errs, ErrDropped)
+	}
+	return errs
+}
+
+// Reason returns the errno inside err ("no space left on device") or, when
+// there is none, err itself: a path in an error is the outbox's own file
+// name, which says nothing the folder does not.
+func Reason(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return err
+}
 
 const (
 	seqFile  = "seq"
@@ -108,8 +204,14 @@ type Outbox struct {
 	seqOnDisk bool   // persisted has been written by this process
 	maxStored uint64 // highest number stored since the folder was made
 	marker    string // path of the .acked marker of maxStored, if any
+	lastPut   uint64 // highest number offered to Put
+	mem       map[uint64][]byte
+	memBytes  int64
 	stats     Stats
 	closed    bool
+
+	retryAt   time.Time     // Retry does nothing before
+	retryWait time.Duration // back-off of Retry while the folder fails
 }
 
 // Open opens (creating if needed) the outbox in opt.Dir, recovers from an
@@ -130,6 +232,15 @@ func Open(opt Options) (*Outbox, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.MemoryMaxCount <= 0 {
+		opt.MemoryMaxCount = DefaultMemoryMaxCount
+	}
+	if opt.MemoryMaxBytes <= 0 {
+		opt.MemoryMaxBytes = DefaultMemoryMaxBytes
+	}
+	if opt.FS == nil {
+		opt.FS = OSFS
+	}
 	if err := os.MkdirAll(opt.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("outbox %s: %w", opt.Dir, err)
 	}
@@ -137,7 +248,7 @@ func Open(opt Options) (*Outbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s: %w", opt.Dir, err)
 	}
-	o := &Outbox{opt: opt, dir: opt.Dir, lock: lock}
+	o := &Outbox{opt: opt, dir: opt.Dir, lock: lock, mem: map[uint64][]byte{}}
 	if err := o.load(); err != nil {
 		lock.Close()
 		return nil, err
@@ -192,10 +303,16 @@ func (o *Outbox) load() error {
 	b, err := os.ReadFile(filepath.Join(o.dir, seqFile))
 	switch {
 	case err == nil:
-		n, perr := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		num, state, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+		n, perr := strconv.ParseUint(num, 10, 64)
 		if perr != nil {
 			// Lost counter: jump ahead rather than risk reusing a number.
 			n = o.freshCounter()
+		} else if state == runningMark {
+			// The last process did not close the outbox: it may have
+			// sent numbers from memory that no file records (the folder
+			// was failing). Jump ahead rather than risk reusing one.
+			n = max(n, o.freshCounter())
 		}
 		o.persisted = n
 	case errors.Is(err, os.ErrNotExist):
@@ -207,8 +324,13 @@ func (o *Outbox) load() error {
 	}
 	o.next = max(o.persisted, maxSeq) + 1
 	o.maxStored = maxSeq
-	return o.persistSeq(o.next - 1)
+	o.lastPut = maxSeq
+	return o.writeSeq(o.next-1, true)
 }
+
+// runningMark follows the number in the counter file while the outbox is
+// open; Close writes the number alone.
+const runningMark = "running"
 
 func (o *Outbox) freshCounter() uint64 { return uint64(o.opt.Now().UnixMilli()) * 1000 }
 
@@ -236,7 +358,16 @@ func (o *Outbox) persistSeq(n uint64) error {
 	if n <= o.persisted && o.seqOnDisk {
 		return nil
 	}
-	if err := writeFileSync(o.dir, seqFile, []byte(strconv.FormatUint(n, 10)+"\n")); err != nil {
+	return o.writeSeq(n, true)
+}
+
+func (o *Outbox) writeSeq(n uint64, running bool) error {
+	line := strconv.FormatUint(n, 10)
+	if running {
+		line += " " + runningMark
+	}
+	if err := o.opt.FS.WriteFile(o.dir, seqFile, []byte(line+"\n")); err != nil {
+		o.stats.StoreErrors++
 		return fmt.Errorf("outbox %s: sequence counter: %w", o.dir, err)
 	}
 	o.persisted = max(o.persisted, n)
@@ -289,6 +420,13 @@ func (o *Outbox) Reserve() uint64 {
 // sealing time created. When Put returns nil the envelope is on disk and
 // survives a crash. When the outbox is full, DropOldest evicts old
 // envelopes first and RejectNew returns ErrFull.
+//
+// When the folder cannot store the envelope (no space, read-only, I/O
+// error), Put holds it in memory and returns a *StoreError wrapping
+// ErrKeptInMemory: Next and Read return it like a stored one, and Retry or
+// a later Put writes it to the folder once that works again. When the
+// memory queue is full as well, the error also wraps ErrDropped and
+// Stats.Dropped counts the envelope that was given up.
 func (o *Outbox) Put(seq uint64, created time.Time, envelope []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -299,6 +437,9 @@ func (o *Outbox) Put(seq uint64, created time.Time, envelope []byte) error {
 	if size > o.opt.MaxBytes {
 		o.stats.Rejected++
 		return fmt.Errorf("outbox %s: %w: %d bytes, limit %d", o.dir, ErrTooLarge, size, o.opt.MaxBytes)
+	}
+	if seq <= o.lastPut {
+		return fmt.Errorf("outbox %s: store %d: not above the last stored number %d", o.dir, seq, o.lastPut)
 	}
 	if len(o.entries)+1 > o.opt.MaxCount || o.bytes+size > o.opt.MaxBytes {
 		if o.opt.Policy == RejectNew {
@@ -318,23 +459,148 @@ func (o *Outbox) Put(seq uint64, created time.Time, envelope []byte) error {
 			return err
 		}
 	}
-	if seq <= o.maxStored {
-		return fmt.Errorf("outbox %s: store %d: not above the last stored number %d", o.dir, seq, o.maxStored)
-	}
+	o.lastPut = seq
 	e := Entry{Seq: seq, Created: created.UTC().Truncate(time.Millisecond), Size: size}
-	if err := writeFileSync(o.dir, entryName(e), envelope); err != nil {
-		o.persistSeq(o.next - 1) // best effort: never reuse seq
-		return fmt.Errorf("outbox %s: store %d: %w", o.dir, seq, err)
+	// Held envelopes go first, so that the files keep the sequence order
+	// (the marker logic relies on it).
+	err := o.flushLocked()
+	if err == nil {
+		err = o.opt.FS.WriteFile(o.dir, entryName(e), envelope)
+		if err != nil {
+			o.stats.StoreErrors++
+		}
 	}
+	if err != nil {
+		o.persistSeq(o.next - 1) // best effort: never reuse seq
+		return o.holdLocked(e, envelope, err)
+	}
+	o.insertLocked(e)
+	o.maxStored = seq
+	o.stats.Stored++
+	o.retryWait = 0
+	return nil
+}
+
+func (o *Outbox) insertLocked(e Entry) {
 	// Keep the index sorted; seq normally is the largest.
-	i := sort.Search(len(o.entries), func(i int) bool { return o.entries[i].Seq >= seq })
+	i := sort.Search(len(o.entries), func(i int) bool { return o.entries[i].Seq >= e.Seq })
 	o.entries = append(o.entries, Entry{})
 	copy(o.entries[i+1:], o.entries[i:])
 	o.entries[i] = e
-	o.bytes += size
-	o.maxStored = seq
-	o.stats.Stored++
+	o.bytes += e.Size
+}
+
+// holdLocked keeps e in memory after the folder failed with cause.
+func (o *Outbox) holdLocked(e Entry, envelope []byte, cause error) error {
+	serr := &StoreError{Dir: o.dir, Seq: e.Seq, Err: Reason(cause)}
+	if len(o.mem)+1 > o.opt.MemoryMaxCount || o.memBytes+e.Size > o.opt.MemoryMaxBytes {
+		if o.opt.Policy == RejectNew || e.Size > o.opt.MemoryMaxBytes {
+			o.stats.Dropped++
+			serr.Dropped = 1
+			serr.Held = len(o.mem)
+			return serr
+		}
+		// Drop the oldest held envelopes until the new one fits.
+		var drop []Entry
+		count, bytes := len(o.mem), o.memBytes
+		for _, old := range o.entries {
+			if count+1 <= o.opt.MemoryMaxCount && bytes+e.Size <= o.opt.MemoryMaxBytes {
+				break
+			}
+			if old.mem {
+				drop = append(drop, old)
+				count--
+				bytes -= old.Size
+			}
+		}
+		o.dropIndexLocked(drop)
+		o.removeLocked(drop)
+		o.stats.Dropped += uint64(len(drop))
+		serr.Dropped = len(drop)
+	}
+	e.mem = true
+	o.mem[e.Seq] = append([]byte(nil), envelope...)
+	o.memBytes += e.Size
+	o.insertLocked(e)
+	serr.Kept = true
+	serr.Held = len(o.mem)
+	if o.retryAt.IsZero() || o.retryWait == 0 {
+		o.retryWait = time.Second
+		o.retryAt = o.opt.Now().Add(o.retryWait)
+	}
+	return serr
+}
+
+// dropIndexLocked takes es out of the index.
+func (o *Outbox) dropIndexLocked(es []Entry) {
+	if len(es) == 0 {
+		return
+	}
+	gone := make(map[uint64]bool, len(es))
+	for _, e := range es {
+		gone[e.Seq] = true
+	}
+	kept := o.entries[:0]
+	for _, e := range o.entries {
+		if gone[e.Seq] {
+			o.bytes -= e.Size
+			continue
+		}
+		kept = append(kept, e)
+	}
+	o.entries = kept
+}
+
+// flushLocked writes the held envelopes to the folder, in order, and stops
+// at the first failure.
+func (o *Outbox) flushLocked() error {
+	if len(o.mem) == 0 {
+		return nil
+	}
+	for i := range o.entries {
+		e := &o.entries[i]
+		if !e.mem {
+			continue
+		}
+		b := o.mem[e.Seq]
+		if err := o.opt.FS.WriteFile(o.dir, entryName(*e), b); err != nil {
+			o.stats.StoreErrors++
+			return err
+		}
+		e.mem = false
+		delete(o.mem, e.Seq)
+		o.memBytes -= e.Size
+		o.maxStored = e.Seq
+		o.stats.Stored++
+		clear(b)
+	}
 	return nil
+}
+
+// Retry writes the envelopes held in memory to the folder, in order. While
+// the folder keeps failing, it tries at most once per back-off interval
+// (1 s doubling to 1 min); it returns how many it wrote and the first error
+// of this attempt.
+func (o *Outbox) Retry() (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed || len(o.mem) == 0 {
+		return 0, nil
+	}
+	now := o.opt.Now()
+	if now.Before(o.retryAt) {
+		return 0, nil
+	}
+	before := len(o.mem)
+	err := o.flushLocked()
+	if err != nil {
+		o.retryWait = min(max(2*o.retryWait, time.Second), time.Minute)
+		o.retryAt = now.Add(o.retryWait)
+		return before - len(o.mem), &StoreError{Dir: o.dir, Err: Reason(err), Kept: true, Held: len(o.mem)}
+	}
+	o.retryWait = 0
+	o.retryAt = time.Time{}
+	return before, nil
 }
 
 // removeLocked deletes the files of entries that are no longer in the index.
@@ -352,6 +618,14 @@ func (o *Outbox) removeLocked(es []Entry) error {
 		}
 	}
 	for _, e := range es {
+		if e.mem {
+			if b, ok := o.mem[e.Seq]; ok {
+				clear(b)
+				delete(o.mem, e.Seq)
+				o.memBytes -= e.Size
+			}
+			continue
+		}
 		path := filepath.Join(o.dir, entryName(e))
 		if e.Seq != o.maxStored {
 			fail(os.Remove(path))
@@ -383,6 +657,13 @@ func (o *Outbox) Next(after uint64, n int) []Entry {
 // os.ErrNotExist when e was removed meanwhile (acknowledged, expired or
 // evicted).
 func (o *Outbox) Read(e Entry) ([]byte, error) {
+	o.mu.Lock()
+	if b, ok := o.mem[e.Seq]; ok {
+		b = append([]byte(nil), b...)
+		o.mu.Unlock()
+		return b, nil
+	}
+	o.mu.Unlock()
 	b, err := os.ReadFile(filepath.Join(o.dir, entryName(e)))
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s: read %d: %w", o.dir, e.Seq, err)
@@ -440,14 +721,18 @@ func (o *Outbox) Stats() Stats {
 	s := o.stats
 	s.Depth = len(o.entries)
 	s.Bytes = o.bytes
+	s.InMemory = len(o.mem)
+	s.MemoryBytes = o.memBytes
 	if len(o.entries) > 0 {
 		s.Oldest = o.entries[0].Created
 	}
 	return s
 }
 
-// Close records the counter and releases the folder. Stored envelopes stay
-// for the next Open.
+// Close writes the envelopes held in memory if the folder takes them now,
+// records the counter and releases the folder. Stored envelopes stay for
+// the next Open; envelopes still held in memory are lost, and Close says
+// how many.
 func (o *Outbox) Close() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -455,7 +740,16 @@ func (o *Outbox) Close() error {
 		return nil
 	}
 	o.closed = true
-	err := o.persistSeq(o.next - 1)
+	var err error
+	if ferr := o.flushLocked(); ferr != nil {
+		err = &StoreError{Dir: o.dir, Err: fmt.Errorf("%w; %d reads held in memory are lost", Reason(ferr), len(o.mem))}
+	}
+	for _, b := range o.mem {
+		clear(b)
+	}
+	if serr := o.writeSeq(o.next-1, false); err == nil {
+		err = serr
+	}
 	if cerr := o.lock.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("outbox %s: unlock: %w", o.dir, cerr)
 	}
