@@ -22,6 +22,9 @@ func runMain(args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	envFile := fs.String("env", "", "read the configuration from this env file instead of the environment")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
 		return exitUsage
 	}
 	cfg, problems := loadConfig(*envFile, os.Environ())

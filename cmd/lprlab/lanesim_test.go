@@ -9,11 +9,11 @@ import (
 	"gocv.io/x/gocv"
 )
 
-func TestWritesAReadableClip(t *testing.T) {
+func TestLanesimWritesAReadableClip(t *testing.T) {
 	dir := t.TempDir()
 	clip := filepath.Join(dir, "lane.avi")
-	if rc := run([]string{"-out", clip, "-vehicles", "2", "-fps", "5", "-width", "320", "-height", "240", "-gofonts"}); rc != 0 {
-		t.Fatalf("run = %d", rc)
+	if rc := lanesimMain([]string{"-out", clip, "-vehicles", "2", "-fps", "5", "-width", "320", "-height", "240", "-gofonts"}); rc != 0 {
+		t.Fatalf("lanesimMain = %d", rc)
 	}
 	vc, err := gocv.VideoCaptureFile(clip)
 	if err != nil {
@@ -41,10 +41,10 @@ func TestWritesAReadableClip(t *testing.T) {
 	}
 }
 
-func TestUsage(t *testing.T) {
+func TestLanesimUsage(t *testing.T) {
 	for _, args := range [][]string{nil, {"-out"}, {"-out", "x.avi", "extra"}, {"-out", "x.avi", "-fps", "0"}} {
-		if rc := run(args); rc != 2 {
-			t.Errorf("run(%q) = %d; want 2", args, rc)
+		if rc := lanesimMain(args); rc != 2 {
+			t.Errorf("lanesimMain(%q) = %d; want 2", args, rc)
 		}
 	}
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/lprd/lprd/ocr/synth"
 )
 
-// benchMain implements `lprd bench`: replay frames as fast as possible through the real path
+// benchMain implements `lprlab bench`: replay frames as fast as possible through the real path
 // (capture's frame conversion - MJPEG decode or grey copy - into pooled frames, then one
 // ocr.FrameReader per worker) and report throughput, latency per stage, CPU and peak memory,
 // for each input format, frame size and worker count. Without -clip it renders a synthetic lane
@@ -36,25 +36,30 @@ func benchMain(args []string) int {
 	inputs := fs.String("inputs", "mjpeg,grey", "camera formats: mjpeg, grey")
 	workers := fs.String("workers", "1,2", "worker counts, comma-separated")
 	regions := fs.String("regions", "us", "plate-format regions")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: lprlab bench [-clip FILE|DIR] [-frames 300] [-sizes 720p,1080p] [-inputs mjpeg,grey] [-workers 1,2]\n\n"+
+			"Replays frames through the real pipeline as fast as possible and reports throughput, latency, CPU and memory.")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	cfg, err := parseBench(*sizes, *inputs, *workers)
 	if err != nil || *frames < 1 || *distinct < 1 || fs.NArg() > 0 {
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "lprd bench:", err)
+			fmt.Fprintln(os.Stderr, "lprlab bench:", err)
 		}
-		fmt.Fprintln(os.Stderr, "usage: lprd bench [-clip FILE|DIR] [-frames 300] [-sizes 720p,1080p] [-inputs mjpeg,grey] [-workers 1,2]")
+		fs.Usage()
 		return 2
 	}
 	rules, err := plateformat.Load(*regions)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "lprd bench: -regions:", err)
+		fmt.Fprintln(os.Stderr, "lprlab bench: -regions:", err)
 		return 2
 	}
 	ocr.SetOpenCVThreads(1) // parallelism comes from the workers, as in the daemon
 	if err := runBench(os.Stdout, cfg, *clip, *frames, *distinct, ocr.FrameReaderOptions{Rules: rules}); err != nil {
-		fmt.Fprintln(os.Stderr, "lprd bench:", err)
+		fmt.Fprintln(os.Stderr, "lprlab bench:", err)
 		return 1
 	}
 	return 0
@@ -107,7 +112,7 @@ type benchFrame struct {
 }
 
 func runBench(w io.Writer, cfg benchConfig, clip string, frames, distinct int, opt ocr.FrameReaderOptions) error {
-	fmt.Fprintf(w, "lprd bench: %d frames per row, OpenCV %s, OpenCV threads %d, source %s\n",
+	fmt.Fprintf(w, "lprlab bench: %d frames per row, OpenCV %s, OpenCV threads %d, source %s\n",
 		frames, gocv.OpenCVVersion(), ocr.OpenCVThreads(), benchSourceName(clip))
 	fmt.Fprintf(w, "%-6s %-9s %3s %7s %8s %8s %8s %7s %7s %7s %6s %6s %7s %7s\n",
 		"input", "size", "wrk", "fps", "e2e p50", "e2e p90", "e2e p99", "conv", "locate", "read", "plates", "cpu", "cpu/fr", "rss MB")

@@ -1,11 +1,12 @@
-// Command lanesim is a maintenance tool that writes a synthetic lane clip: vehicles with
-// synthetic plates (ocr/synth) driving towards the camera over a synthetic road, as an MJPEG AVI
-// through OpenCV's VideoWriter, plus a ground-truth file next to it (CLIP.txt: one line per
-// vehicle, "enter_ms<TAB>leave_ms<TAB>PLATE"). The demo and `lprd bench` replay such clips.
+// lanesim writes a synthetic lane clip: vehicles with synthetic plates (ocr/synth) driving
+// towards the camera over a synthetic road, as an MJPEG AVI through OpenCV's VideoWriter, plus a
+// ground-truth file next to it (CLIP.txt: one line per vehicle, "enter_ms<TAB>leave_ms<TAB>PLATE").
+// The demo and `lprlab bench` replay such clips.
 //
-// It draws only synthetic pixels; it never opens a camera and is not part of the service.
+// It draws only synthetic pixels; it never opens a camera.
 //
-//	lanesim -out lane.avi [-vehicles 4] [-fps 15] [-width 1280 -height 720] [-park 5s] [-seed 1]
+//	lprlab lanesim -out lane.avi [-vehicles 4] [-fps 15] [-width 1280 -height 720] [-park 5s] [-seed 1]
+
 package main
 
 import (
@@ -20,11 +21,8 @@ import (
 	"gocv.io/x/gocv"
 )
 
-func main() {
-	os.Exit(run(os.Args[1:]))
-}
-
-func run(args []string) int {
+// lanesimMain implements `lprlab lanesim`.
+func lanesimMain(args []string) int {
 	fs := flag.NewFlagSet("lanesim", flag.ContinueOnError)
 	out := fs.String("out", "", "clip to write (.avi, MJPEG); the ground truth goes to the same name with .txt")
 	vehicles := fs.Int("vehicles", 4, "vehicle passes")
@@ -34,28 +32,33 @@ func run(args []string) int {
 	park := fs.Duration("park", 0, "stop the last vehicle for this long (a car at a booth)")
 	seed := fs.Int64("seed", 1, "seed: the same seed gives the same clip")
 	gofonts := fs.Bool("gofonts", false, "render plates with Go's fonts only")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: lprlab lanesim -out CLIP.avi [flags]\n\nWrites a synthetic lane clip and its ground truth (CLIP.txt).")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: lanesim -out CLIP.avi [flags]")
-		fs.PrintDefaults()
+		fs.Usage()
 		return 2
 	}
 	if *width < 64 || *height < 64 || *fps <= 0 || *vehicles < 1 {
-		fmt.Fprintln(os.Stderr, "lanesim: -width/-height must be at least 64, -fps and -vehicles positive")
+		fmt.Fprintln(os.Stderr, "lprlab lanesim: -width/-height must be at least 64, -fps and -vehicles positive")
 		return 2
 	}
 	lane := synth.NewLane(*seed, synth.LaneOptions{Width: *width, Height: *height, FPS: *fps, Vehicles: *vehicles,
 		Park: *park, GoFontsOnly: *gofonts})
-	if err := write(*out, lane, *width, *height, *fps); err != nil {
-		fmt.Fprintln(os.Stderr, "lanesim:", err)
+	if err := writeLane(*out, lane, *width, *height, *fps); err != nil {
+		fmt.Fprintln(os.Stderr, "lprlab lanesim:", err)
 		return 1
 	}
 	return 0
 }
 
-func write(path string, lane *synth.Lane, w, h int, fps float64) error {
+// writeLane renders every frame of lane into a new MJPEG AVI at path and writes the ground truth
+// next to it.
+func writeLane(path string, lane *synth.Lane, w, h int, fps float64) error {
 	vw, err := gocv.VideoWriterFile(path, "MJPG", fps, w, h, true)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
@@ -86,7 +89,7 @@ func write(path string, lane *synth.Lane, w, h int, fps float64) error {
 	if err := os.WriteFile(truth, []byte(gt.String()), 0o644); err != nil {
 		return fmt.Errorf("write ground truth: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "lanesim: wrote %s (%d frames, %dx%d, %.0f fps, %d vehicles) and %s in %v\n",
+	fmt.Fprintf(os.Stderr, "lprlab lanesim: wrote %s (%d frames, %dx%d, %.0f fps, %d vehicles) and %s in %v\n",
 		path, lane.Frames(), w, h, fps, len(lane.Passes()), truth, time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/lprd/lprd/ocr/plateformat"
 )
 
-// evalMain implements `lprd eval`: read a folder of plate crops (-crops) or of whole benchmark
+// evalMain implements `lprlab eval`: read a folder of plate crops (-crops) or of whole benchmark
 // photos (-dataset) and write the predictions in the format of ../shared/tools/score-plates.
 // The output holds plate text in clear: it is a bench tool for public evaluation data, not
 // part of the service.
@@ -20,27 +20,32 @@ func evalMain(args []string) int {
 	out := fs.String("out", "", "predictions file to write")
 	regions := fs.String("regions", "us", "plate-format regions for -dataset (e.g. us, us-ca, mx, \"us,mx\"; empty: none)")
 	keepO := fs.Bool("keep-o", false, "report the letter O as read instead of as 0 (see ocr.RecognizerOptions.KeepO)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: lprlab eval (-crops DIR | -dataset DIR) -out FILE [-regions us] [-keep-o]\n\n"+
+			"Reads a folder of plate crops or of benchmark photos and writes the predictions, plate text in clear.")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if (*crops == "") == (*dataset == "") || *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: lprd eval (-crops DIR | -dataset DIR) -out FILE [-regions us] [-keep-o]")
+		fs.Usage()
 		return 2
 	}
 	if *crops != "" {
 		if err := evalCrops(*crops, *out, ocr.RecognizerOptions{KeepO: *keepO}); err != nil {
-			fmt.Fprintln(os.Stderr, "lprd eval:", err)
+			fmt.Fprintln(os.Stderr, "lprlab eval:", err)
 			return 1
 		}
 		return 0
 	}
 	rules, err := plateformat.Load(*regions)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "lprd eval: -regions:", err)
+		fmt.Fprintln(os.Stderr, "lprlab eval: -regions:", err)
 		return 2
 	}
 	if err := evalDataset(*dataset, *out, ocr.FrameReaderOptions{Rules: rules, Recognizer: ocr.RecognizerOptions{KeepO: *keepO}}); err != nil {
-		fmt.Fprintln(os.Stderr, "lprd eval:", err)
+		fmt.Fprintln(os.Stderr, "lprlab eval:", err)
 		return 1
 	}
 	return 0

@@ -1,6 +1,6 @@
 package main
 
-// lprd record is a maintenance tool: it records a short clip from a real camera into
+// lprlab record is a maintenance tool: it records a short clip from a real camera into
 // a Motion-JPEG AVI file, to build regression cases from a real lane. It is the only
 // code path of the product that writes images, and it writes them only when a person
 // runs it by hand:
@@ -53,18 +53,18 @@ func recordMain(args []string) int {
 		override = fs.Bool(recordOverrideFlag, false, "allow running without a terminal (never as a service)")
 	)
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: lprd record -out FILE.avi [flags]\n\nMaintenance only: records camera images to a file. Never run it as part of the service.")
+		fmt.Fprintln(fs.Output(), "usage: lprlab record -out FILE.avi [flags]\n\nMaintenance only: records camera images to a file. Never run it as part of the service.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseStatus(err)
 	}
 	if err := recordAllowed(os.Getenv, stdinIsTerminal(), *override); err != nil {
-		fmt.Fprintln(os.Stderr, "lprd record:", err)
+		fmt.Fprintln(os.Stderr, "lprlab record:", err)
 		return 2
 	}
 	if err := checkRecordArgs(*camera, *out, *dur, fs.NArg()); err != nil {
-		fmt.Fprintln(os.Stderr, "lprd record:", err)
+		fmt.Fprintln(os.Stderr, "lprlab record:", err)
 		fs.Usage()
 		return 2
 	}
@@ -81,16 +81,16 @@ func recordMain(args []string) int {
 	if *colour {
 		opt.Output = capture.FormatBGR
 	}
-	fmt.Fprintf(os.Stderr, "lprd record: WARNING: writing %v of camera images to %s. They show vehicles and people:\n"+
+	fmt.Fprintf(os.Stderr, "lprlab record: WARNING: writing %v of camera images to %s. They show vehicles and people:\n"+
 		"keep the file only as long as needed, never copy it off the site's systems, delete it when done.\n", *dur, *out)
 	n, err := record(ctx, opt, *out, *dur, log)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "lprd record:", err)
+		fmt.Fprintln(os.Stderr, "lprlab record:", err)
 		if n == 0 {
 			return 1
 		}
 	}
-	fmt.Fprintf(os.Stderr, "lprd record: %d frames written to %s\n", n, *out)
+	fmt.Fprintf(os.Stderr, "lprlab record: %d frames written to %s\n", n, *out)
 	if err != nil {
 		return 1
 	}
