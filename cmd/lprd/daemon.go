@@ -7,9 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,9 +19,11 @@ import (
 	"github.com/lprd/lprd/capture/trigger"
 	"github.com/lprd/lprd/ocr"
 	"github.com/lprd/lprd/ocr/fusion"
+	"github.com/lprd/lprd/ocr/lane"
 	"github.com/lprd/lprd/ocr/models"
 	"github.com/lprd/lprd/ocr/plateformat"
 	"github.com/lprd/lprd/uplink"
+	"github.com/lprd/lprd/uplink/envelope"
 )
 
 // modelVersion names the embedded recognizer: a prefix of its SHA-256.
@@ -36,128 +37,51 @@ var modelVersion = sync.OnceValue(func() string {
 // next start.
 const drainTimeout = 5 * time.Second
 
-// daemon is the running pipeline: camera -> queue -> ocr workers -> fusion ->
-// uplink. Each goroutine is started and waited for by runDaemon.
+// daemon holds what runDaemon opened: camera, pipeline, uplink and GPIO. The
+// pipeline (ocr/lane) owns the workers and fusion; the daemon wires the stages
+// and fills health from their Stats.
 type daemon struct {
-	cfg     Config
-	log     *slog.Logger
-	cam     *capture.Camera
-	queue   *capture.Queue
-	trig    *trigger.Trigger // nil without a presence input
-	led     *trigger.LED     // nil without a status LED
-	up      *uplink.Uplink
-	replay  bool      // a file or folder source: fusion runs on media time
-	origin  time.Time // media time zero
-	lat     latencies
-	skipped atomic.Uint64 // frames outside a vehicle window
-	failed  atomic.Uint64 // frames the reader rejected
-	lowConf atomic.Uint64 // results below LPRD_MIN_CONFIDENCE, not sent
-	rate    rateMeter
-}
-
-// frameReads is what a worker hands to the fusion goroutine.
-type frameReads struct {
-	at    time.Time
-	reads []fusion.Read
+	cfg       Config
+	log       *slog.Logger
+	cam       *capture.Camera
+	pipe      *lane.Pipeline
+	trig      *trigger.Trigger // nil without a presence input
+	led       *trigger.LED     // nil without a status LED
+	up        *uplink.Uplink
+	notStored atomic.Uint64 // results the uplink refused
+	done      chan struct{} // closed when runDaemon returns
 }
 
 // runDaemon opens every resource, runs the pipeline until ctx ends (or a
 // replay ends with LPRD_EXIT_AT_END), then drains it in order: capture stops,
-// the workers finish their frames, fusion emits what it holds, the uplink
+// the pipeline finishes its frames and emits what fusion holds, the uplink
 // publishes what it can and keeps the rest in its outbox.
 func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := waitForClock(ctx, log, time.Now); err != nil {
 		return nil // stopped while waiting
 	}
-	d := &daemon{cfg: cfg, log: log, origin: time.Now(), replay: isReplay(cfg.Camera)}
-	rules, err := plateformat.Load(cfg.PlateRegions)
-	if err != nil {
-		return &startupError{fmt.Errorf("LPRD_PLATE_REGIONS: %w", err)}
-	}
-	workers := cfg.Workers
-	if workers == 0 {
-		workers = runtime.NumCPU()
-	}
-	ocr.SetOpenCVThreads(1) // one core per worker: parallelism comes from the workers
-	readers := make([]*ocr.FrameReader, 0, workers)
-	defer func() {
-		for _, r := range readers {
-			r.Close()
-		}
-	}()
-	for range workers {
-		r, err := ocr.NewFrameReader(ocr.FrameReaderOptions{Rules: rules,
-			Locate: ocr.LocateOptions{MinPlateWidth: cfg.MinPlateWidth}})
-		if err != nil {
-			return &startupError{fmt.Errorf("ocr: %w", err)}
-		}
-		readers = append(readers, r)
-	}
-
-	if err := d.openGPIO(); err != nil {
+	d := &daemon{cfg: cfg, log: log, done: make(chan struct{})}
+	defer close(d.done)
+	if err := d.open(ctx); err != nil {
 		return &startupError{err}
 	}
-	d.up, err = uplink.New(ctx, uplink.Options{
-		Broker: cfg.MQTTBroker, AllowPlaintext: cfg.MQTTAllowPlaintext,
-		CAFile: cfg.MQTTCA, CertFile: cfg.MQTTCert, KeyFile: cfg.MQTTKey, ClientID: cfg.MQTTClientID,
-		TopicPrefix: cfg.TopicPrefix, Site: cfg.Site, DeviceID: cfg.DeviceID,
-		RecipientKeyFile: cfg.BackendKey, SigningKeyFile: cfg.SigningKey, Suite: cfg.Suite,
-		StateDir: cfg.StateDir, OutboxMaxCount: cfg.OutboxMaxCount, OutboxMaxBytes: cfg.OutboxMaxBytes,
-		OutboxMaxAge: cfg.OutboxMaxAge, OutboxPolicy: cfg.OutboxPolicy,
-		PublishTimeout: cfg.PublishTimeout, HealthInterval: cfg.HealthInterval,
-		HealthFunc: d.fillHealth, Version: version, Logger: log.With("part", "uplink"),
-	})
-	if err != nil {
-		return &startupError{err}
-	}
-	d.cam, err = capture.Open(ctx, capture.Options{
-		Camera: cfg.Camera, Format: cfg.CameraFormat, Width: cfg.CameraWidth, Height: cfg.CameraHeight,
-		FPS: float64(cfg.CameraFPS), Buffers: cfg.CameraBuffers,
-		Exposure:   time.Duration(max(cfg.CameraExposure, 0)) * 100 * time.Microsecond,
-		ManualGain: cfg.CameraGain >= 0, Gain: cfg.CameraGain,
-		ReplayRate: cfg.ReplayRate, Loop: cfg.ReplayLoop, PoolFrames: cfg.FrameQueue + workers + 2,
-		Logger: log.With("part", "capture"),
-	})
-	if err != nil {
-		d.up.Close()
-		return &startupError{err}
-	}
+	defer d.pipe.Close()
 	defer d.cam.Close()
-	d.queue = capture.NewQueue(cfg.FrameQueue)
+	queue := capture.NewQueue(cfg.FrameQueue)
 	log.Info("lprd started", "version", version, "model", modelVersion(), "device", cfg.DeviceID,
-		"site", cfg.Site, "lane", cfg.Lane, "camera", capture.Redact(cfg.Camera), "workers", workers)
+		"site", cfg.Site, "lane", cfg.Lane, "camera", capture.Redact(cfg.Camera), "workers", d.pipe.Workers())
 
 	// The uplink and GPIO outlive ctx: they run until the pipeline has drained.
 	bg, stopBG := context.WithCancel(context.Background())
 	var bgWG sync.WaitGroup
-	bgWG.Go(func() {
-		if err := d.up.Run(bg); err != nil {
-			log.Error("uplink stopped", "err", err)
-		}
-	})
-	if d.trig != nil {
-		bgWG.Go(func() {
-			if err := d.trig.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
-				log.Error("trigger stopped", "err", err)
-			}
-		})
-	}
-	if d.led != nil {
-		bgWG.Go(func() { d.led.Run(bg) })
-	}
-
-	results := make(chan frameReads, 4*workers)
-	var workerWG sync.WaitGroup
-	for _, r := range readers {
-		workerWG.Go(func() { d.work(r, results) })
-	}
-	fusionDone := make(chan struct{})
+	d.startBackground(bg, &bgWG)
+	pipeDone := make(chan struct{})
 	go func() {
-		defer close(fusionDone)
-		d.fuse(rules, results)
+		defer close(pipeDone)
+		d.pipe.Run(queue, lane.SinkFunc(d.submit))
 	}()
 
-	runErr := d.cam.Run(ctx, d.queue)
+	runErr := d.cam.Run(ctx, queue)
 	switch {
 	case errors.Is(runErr, capture.ErrEnded) && !cfg.ExitAtEnd:
 		log.Info("replay ended; waiting for a signal (LPRD_EXIT_AT_END=false)")
@@ -169,34 +93,159 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case ctx.Err() != nil:
 		runErr = nil
 	}
-	d.queue.Close()
-	workerWG.Wait()
-	close(results)
-	<-fusionDone
+	queue.Close()
+	<-pipeDone
 	d.drain()
 	stopBG()
 	bgWG.Wait()
 	if err := d.up.Close(); err != nil {
 		log.Error("closing uplink", "err", err)
 	}
-	log.Info("lprd stopped", "frames", d.rate.total.Load(), "outside_window", d.skipped.Load(),
-		"rejected_frames", d.failed.Load(), "results_below_min_confidence", d.lowConf.Load())
+	st := d.pipe.Stats()
+	log.Info("lprd stopped", "frames", st.FramesRead, "outside_window", st.FramesSkipped,
+		"rejected_frames", st.FramesRejected, "results_below_min_confidence", st.ResultsBelowBar,
+		"results_not_stored", d.notStored.Load())
 	return runErr
 }
 
-// clockSet is the earliest time taken for a set clock: reads are timestamped
-// and sealed with the time, and TLS checks certificate dates, so an appliance
-// that boots at 1970 waits for NTP first (as gokrazy's processes do).
-var clockSet = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+// open opens GPIO, the uplink, the camera and the pipeline, in that order; on an
+// error it closes what it opened.
+func (d *daemon) open(ctx context.Context) error {
+	cfg := d.cfg
+	rules, err := plateformat.Load(cfg.PlateRegions)
+	if err != nil {
+		return fmt.Errorf("LPRD_PLATE_REGIONS: %w", err)
+	}
+	if err := d.openGPIO(); err != nil {
+		return err
+	}
+	d.up, err = uplink.New(ctx, uplinkOptions(cfg, d.fillHealth, d.log))
+	if err != nil {
+		return err
+	}
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
+	d.cam, err = capture.Open(ctx, captureOptions(cfg, workers, d.log))
+	if err != nil {
+		d.up.Close()
+		return err
+	}
+	ocr.SetOpenCVThreads(1) // one core per worker: parallelism comes from the workers
+	opt := lane.Options{
+		Workers: workers,
+		Reader:  ocr.FrameReaderOptions{Rules: rules, Locate: ocr.LocateOptions{MinPlateWidth: cfg.MinPlateWidth}},
+		Fusion: fusion.Options{Rules: rules, LeaveAfter: cfg.FusionGap, MaxDelay: cfg.FusionMaxDelay,
+			Suppress: cfg.FusionSuppress, MaxCandidates: cfg.Candidates},
+		Policy: lane.Policy{Send: float32(cfg.MinConfidence)},
+		Origin: d.cam.Origin(), Replay: d.cam.Replay(),
+		Logger: d.log.With("part", "ocr"),
+	}
+	if d.trig != nil {
+		opt.InWindow = d.trig.InWindow
+		opt.WindowClosed = windowEnds(d.done, d.trig.Events(), cfg.TriggerMargin)
+	}
+	d.pipe, err = lane.New(opt)
+	if err != nil {
+		d.cam.Close()
+		d.up.Close()
+		return fmt.Errorf("ocr: %w", err)
+	}
+	return nil
+}
 
+// startBackground starts the uplink loop, the trigger, the LED and its camera
+// watch on bg; wg waits for them.
+func (d *daemon) startBackground(bg context.Context, wg *sync.WaitGroup) {
+	wg.Go(func() {
+		if err := d.up.Run(bg); err != nil {
+			d.log.Error("uplink stopped", "err", err)
+		}
+	})
+	if d.trig != nil {
+		wg.Go(func() {
+			if err := d.trig.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
+				d.log.Error("trigger stopped", "err", err)
+			}
+		})
+	}
+	if d.led != nil {
+		wg.Go(func() { d.led.Run(bg) })
+		wg.Go(func() {
+			t := time.NewTicker(100 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-bg.Done():
+					return
+				case <-t.C:
+					d.updateLED()
+				}
+			}
+		})
+	}
+}
+
+// windowEnds turns the trigger's events into the end times of vehicle windows
+// (plus the trigger margin) for the pipeline, until done is closed.
+func windowEnds(done <-chan struct{}, events <-chan trigger.Event, margin time.Duration) <-chan time.Time {
+	out := make(chan time.Time, 8)
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case ev := <-events:
+				if ev.Open {
+					continue
+				}
+				select {
+				case out <- ev.Closed.Add(margin):
+				case <-done:
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+func uplinkOptions(cfg Config, health func(*uplink.Health), log *slog.Logger) uplink.Options {
+	return uplink.Options{
+		Broker: cfg.MQTTBroker, AllowPlaintext: cfg.MQTTAllowPlaintext,
+		CAFile: cfg.MQTTCA, CertFile: cfg.MQTTCert, KeyFile: cfg.MQTTKey, ClientID: cfg.MQTTClientID,
+		TopicPrefix: cfg.TopicPrefix, Site: cfg.Site, DeviceID: cfg.DeviceID,
+		RecipientKeyFile: cfg.BackendKey, SigningKeyFile: cfg.SigningKey, Suite: cfg.Suite,
+		StateDir: cfg.StateDir, OutboxMaxCount: cfg.OutboxMaxCount, OutboxMaxBytes: cfg.OutboxMaxBytes,
+		OutboxMaxAge: cfg.OutboxMaxAge, OutboxPolicy: cfg.OutboxPolicy,
+		PublishTimeout: cfg.PublishTimeout, HealthInterval: cfg.HealthInterval,
+		HealthFunc: health, Version: version, Logger: log.With("part", "uplink"),
+	}
+}
+
+func captureOptions(cfg Config, workers int, log *slog.Logger) capture.Options {
+	return capture.Options{
+		Camera: cfg.Camera, Format: cfg.CameraFormat, Width: cfg.CameraWidth, Height: cfg.CameraHeight,
+		FPS: float64(cfg.CameraFPS), Buffers: cfg.CameraBuffers,
+		Exposure:   time.Duration(max(cfg.CameraExposure, 0)) * 100 * time.Microsecond,
+		ManualGain: cfg.CameraGain >= 0, Gain: cfg.CameraGain,
+		ReplayRate: cfg.ReplayRate, Loop: cfg.ReplayLoop, PoolFrames: cfg.FrameQueue + workers + 2,
+		Logger: log.With("part", "capture"),
+	}
+}
+
+// waitForClock waits until the clock reads at least uplink.MinClock: reads are
+// timestamped and sealed with the time, and TLS checks certificate dates, so an
+// appliance that boots at 1970 waits for NTP first (as gokrazy's processes do).
 func waitForClock(ctx context.Context, log *slog.Logger, now func() time.Time) error {
-	if !now().Before(clockSet) {
+	if !now().Before(uplink.MinClock) {
 		return nil
 	}
 	log.Warn("waiting for the system clock to be set (NTP) before reading plates", "now", now().UTC())
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for now().Before(clockSet) {
+	for now().Before(uplink.MinClock) {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -219,92 +268,18 @@ func (d *daemon) drain() {
 	}
 }
 
-// work reads the plates of each frame and passes them to fusion. Frames
-// outside a vehicle window are released unread.
-func (d *daemon) work(r *ocr.FrameReader, out chan<- frameReads) {
-	for f := range d.queue.C() {
-		if d.trig != nil && !d.trig.InWindow(f.Wall) {
-			f.Release()
-			d.skipped.Add(1)
-			continue
-		}
-		at, wall := d.origin.Add(f.Mono), f.Wall
-		reads, err := r.Read(f.Pix, f.Width, f.Height, f.Format.Channels())
-		f.Release() // zeroes the pixels
-		d.lat.observe(time.Since(wall))
-		d.rate.total.Add(1)
-		if err != nil {
-			if d.failed.Add(1) == 1 {
-				d.log.Warn("frame rejected by the reader", "err", err)
-			}
-			continue
-		}
-		if len(reads) == 0 {
-			continue
-		}
-		fr := frameReads{at: at, reads: make([]fusion.Read, len(reads))}
-		for i, p := range reads {
-			fr.reads[i] = fusion.Read{At: at, Box: p.Box, Text: p.Text, Confidence: p.Confidence,
-				CharConf: slices.Clone(p.CharConf), Candidates: slices.Clone(p.Candidates)}
-		}
-		out <- fr
+// submit is the pipeline's sink: it seals and stores one result. It runs on
+// the pipeline's fusion goroutine. The event id is set here so that the log
+// line can name the read the backend will see.
+func (d *daemon) submit(r fusion.Result) error {
+	ev := toEvent(r, d.cfg.Lane)
+	ev.EventID = envelope.NewEventID(time.Now())
+	if err := d.up.Submit(ev); err != nil {
+		d.notStored.Add(1)
+		return fmt.Errorf("read %s not stored: %w", ev.EventID, err)
 	}
-}
-
-// fuse owns the Fuser: it groups reads into vehicle passes and submits one
-// event per pass.
-func (d *daemon) fuse(rules *plateformat.Set, in <-chan frameReads) {
-	fu := fusion.New(fusion.Options{Rules: rules, LeaveAfter: d.cfg.FusionGap, MaxDelay: d.cfg.FusionMaxDelay,
-		Suppress: d.cfg.FusionSuppress, MaxCandidates: d.cfg.Candidates})
-	var windows <-chan trigger.Event
-	if d.trig != nil {
-		windows = d.trig.Events()
-	}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	var latest time.Time // newest frame time: the clock of a replay
-	for {
-		select {
-		case fr, ok := <-in:
-			if !ok {
-				d.submit(fu.Flush())
-				return
-			}
-			if fr.at.After(latest) {
-				latest = fr.at
-			}
-			for _, r := range fr.reads {
-				d.submit(fu.Add(r))
-			}
-		case <-tick.C:
-			now := time.Now()
-			if d.replay {
-				now = latest
-			}
-			d.submit(fu.Tick(now))
-			d.updateLED()
-		case ev := <-windows:
-			if !ev.Open {
-				d.submit(fu.CloseWindow(ev.Closed.Add(d.cfg.TriggerMargin)))
-			}
-		}
-	}
-}
-
-func (d *daemon) submit(results []fusion.Result) {
-	for _, r := range results {
-		if float64(r.Confidence) < d.cfg.MinConfidence {
-			d.lowConf.Add(1)
-			d.log.Debug("result below LPRD_MIN_CONFIDENCE not sent", "frames", r.Frames, "confidence", r.Confidence)
-			continue
-		}
-		ev := toEvent(r, d.cfg.Lane)
-		if err := d.up.Submit(ev); err != nil {
-			d.log.Error("read not stored", "err", err)
-			continue
-		}
-		d.log.Info("read stored", "event", ev.EventID, "frames", r.Frames, "confidence", fmt.Sprintf("%.2f", r.Confidence), "reason", r.Reason.String())
-	}
+	d.log.Info("read stored", "event", ev.EventID, "frames", r.Frames, "confidence", fmt.Sprintf("%.2f", r.Confidence), "reason", r.Reason.String())
+	return nil
 }
 
 // toEvent turns a fused result into the event that is sealed and sent.
@@ -319,10 +294,6 @@ func toEvent(r fusion.Result, lane string) uplink.Event {
 		ev.Candidates = append(ev.Candidates, uplink.Candidate{Text: c.Text, Confidence: float64(c.Confidence)})
 	}
 	return ev
-}
-
-func isReplay(camera string) bool {
-	return !strings.HasPrefix(camera, "/dev/") && !strings.Contains(camera, "://")
 }
 
 // openGPIO opens the optional presence input, illuminator and status LED.
@@ -375,18 +346,27 @@ func (d *daemon) updateLED() {
 	}
 }
 
-// fillHealth adds the capture, ocr and GPIO figures to a health message. It
-// runs on the uplink's goroutine.
+// fillHealth adds the capture, pipeline and GPIO figures to a health message.
+// It runs on the uplink's goroutine and only reads snapshots.
 func (d *daemon) fillHealth(h *uplink.Health) {
 	h.ModelVersion = modelVersion()
 	if d.cam != nil {
 		st := d.cam.State()
-		h.CameraState, h.FPSIn, h.FramesDropped = string(st.Status), st.FPSIn, st.Dropped
+		h.CameraState, h.FPSIn, h.FramesDropped, h.FramesCorrupt = string(st.Status), round2(st.FPSIn), st.Dropped, st.Corrupt
 	}
-	h.FPSProcessed = d.rate.perSecond()
-	h.LatencyP50Ms, h.LatencyP99Ms = d.lat.percentiles()
+	if d.pipe != nil {
+		st := d.pipe.Stats()
+		h.FPSProcessed = round2(st.FPS)
+		h.LatencyP50Ms, h.LatencyP99Ms = round2(st.LatencyP50Ms), round2(st.LatencyP99Ms)
+		h.ReadP50Ms, h.ReadP99Ms = round2(st.ReadP50Ms), round2(st.ReadP99Ms)
+		h.FramesSkipped, h.FramesRejected = st.FramesSkipped, st.FramesRejected
+		h.TracksOpen, h.ResultsBelowBar = st.TracksOpen, st.ResultsBelowBar
+		h.ResultsAbsorbed, h.ResultsSuppressed = st.ResultsAbsorbed, st.ResultsSuppressed
+	}
+	h.ResultsNotStored = d.notStored.Load()
 	if d.trig != nil {
 		st := d.trig.State()
+		h.TriggerEventsDropped = st.EventsDropped
 		h.GPIO = map[string]string{"presence": onOff(st.Present, "high", "low")}
 		if d.cfg.IlluminatorPin != "" {
 			h.GPIO["illuminator"] = onOff(st.Illuminator, "on", "off")
@@ -394,56 +374,12 @@ func (d *daemon) fillHealth(h *uplink.Health) {
 	}
 }
 
+// round2 rounds a health figure to two decimals.
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
 func onOff(b bool, on, off string) string {
 	if b {
 		return on
 	}
 	return off
-}
-
-// latencies keeps the most recent frame latencies (capture to read) for the
-// health topic's percentiles.
-type latencies struct {
-	mu   sync.Mutex
-	ring [1024]time.Duration
-	n    int
-}
-
-func (l *latencies) observe(d time.Duration) {
-	l.mu.Lock()
-	l.ring[l.n%len(l.ring)] = d
-	l.n++
-	l.mu.Unlock()
-}
-
-func (l *latencies) percentiles() (p50, p99 float64) {
-	l.mu.Lock()
-	s := slices.Clone(l.ring[:min(l.n, len(l.ring))])
-	l.mu.Unlock()
-	if len(s) == 0 {
-		return 0, 0
-	}
-	slices.Sort(s)
-	ms := func(q float64) float64 { return float64(s[int(q*float64(len(s)-1))]) / 1e6 }
-	return ms(0.50), ms(0.99)
-}
-
-// rateMeter turns a frame count into frames per second between two calls.
-type rateMeter struct {
-	total atomic.Uint64
-	mu    sync.Mutex
-	last  uint64
-	at    time.Time
-}
-
-func (r *rateMeter) perSecond() float64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now, n := time.Now(), r.total.Load()
-	var fps float64
-	if !r.at.IsZero() {
-		fps = float64(n-r.last) / now.Sub(r.at).Seconds()
-	}
-	r.last, r.at = n, now
-	return fps
 }

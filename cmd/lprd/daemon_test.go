@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -130,11 +131,21 @@ func TestDaemonEndToEnd(t *testing.T) {
 	if err := runDaemon(ctx, cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))); err != nil {
 		t.Fatalf("runDaemon: %v\n%s", err, logs.String())
 	}
-	time.Sleep(300 * time.Millisecond) // let the spy receive the last messages
+	// The last message the daemon publishes is its "stopped" status: wait for the
+	// spy to have it.
+	prefix := "lpr/test/e2e-cam/"
+	stopped := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		s := topics[prefix+"status"]
+		return len(s) > 0 && string(s[len(s)-1]) == "stopped"
+	}
+	for deadline := time.Now().Add(10 * time.Second); !stopped() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	mu.Lock()
 	defer mu.Unlock()
-	prefix := "lpr/test/e2e-cam/"
 	var got []string
 	for _, p := range topics[prefix+"reads"] {
 		rd, err := recv.Accept(p)
@@ -157,11 +168,12 @@ func TestDaemonEndToEnd(t *testing.T) {
 		}
 	}
 	t.Logf("clip plates %d, reads %d, read correctly %d", len(plates), len(got), correct)
-	if correct == 0 {
-		t.Errorf("no plate of the clip was read correctly (%d reads)", len(got))
+	if correct != len(plates) || len(got) != len(plates) {
+		t.Errorf("%d of %d vehicles read right with %d results; want every vehicle right and no false or repeated result", correct, len(plates), len(got))
 	}
-	if len(got) > 2*len(plates) {
-		t.Errorf("%d reads for %d vehicles: fusion emits duplicates", len(got), len(plates))
+	// Every stored read is logged with the event id the backend sees.
+	if n := len(regexp.MustCompile(`msg="read stored" event=[0-9a-f]{8}-`).FindAllString(logs.String(), -1)); n != len(got) {
+		t.Errorf("%d \"read stored\" log lines with an event id; want %d:\n%s", n, len(got), logs.String())
 	}
 
 	// Status and health are there, and nothing anywhere carries a plate in clear.
@@ -171,6 +183,11 @@ func TestDaemonEndToEnd(t *testing.T) {
 	var h map[string]any
 	if hs := topics[prefix+"health"]; len(hs) == 0 || json.Unmarshal(hs[len(hs)-1], &h) != nil || h["camera_state"] == nil {
 		t.Errorf("no usable health message: %q", hs)
+	}
+	for _, k := range []string{"frames_corrupt", "frames_skipped", "frames_rejected", "results_below_bar", "tracks_open", "read_p99_ms"} {
+		if _, ok := h[k]; !ok {
+			t.Errorf("health lacks %s: %v", k, h)
+		}
 	}
 	for topic, msgs := range topics {
 		for _, m := range msgs {
