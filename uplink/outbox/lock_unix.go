@@ -9,9 +9,11 @@ import (
 )
 
 // lockDir takes an exclusive, non-blocking flock on path. The kernel drops
-// it when the process dies, so a crash never leaves the outbox locked.
+// it when the process dies, so a crash never leaves the outbox locked. The
+// file is opened read-only (flock needs no more), so that the lock does not
+// keep the file system from being remounted read-only.
 func lockDir(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
