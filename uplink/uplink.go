@@ -328,14 +328,17 @@ func (u *Uplink) storeFailed(eventID string, serr *outbox.StoreError) {
 	u.failing.Store(true)
 	if serr.Kept {
 		u.held.Add(1)
+	}
+	if serr.Dropped == 0 {
 		u.log.Error(serr.Error(), "event_id", eventID, "seq", serr.Seq)
+		return
 	}
-	if serr.Dropped > 0 {
-		if u.dropBurst.Add(uint64(serr.Dropped)) == uint64(serr.Dropped) {
-			u.log.Error("reads dropped: the state folder cannot store them and the memory queue is full; further drops are counted on health (reads_dropped) until the folder works again",
-				"outbox", serr.Dir, "reason", serr.Err, "held", serr.Held, "event_id", eventID)
-		}
+	if u.dropBurst.Add(uint64(serr.Dropped)) > uint64(serr.Dropped) {
+		u.log.Debug(serr.Error(), "event_id", eventID, "seq", serr.Seq)
+		return
 	}
+	u.log.Error("reads dropped: the state folder cannot store them and the memory queue is full; further drops are counted on health (reads_dropped) until the folder works again",
+		"outbox", serr.Dir, "reason", serr.Err, "held", serr.Held, "event_id", eventID)
 }
 
 // storeWorks notes that the state folder stored an envelope again.
