@@ -50,6 +50,15 @@ type daemon struct {
 	up        *uplink.Uplink
 	notStored atomic.Uint64 // results the uplink refused
 	done      chan struct{} // closed when runDaemon returns
+
+	uplinkRunning atomic.Bool // the uplink's loop has not returned
+}
+
+// supervision samples what the systemd supervisor decides on.
+func (d *daemon) supervision() supervision {
+	cam, st, up := d.cam.State(), d.pipe.Stats(), d.up.Health()
+	return supervision{camera: cam.Status, frames: st.FramesIn, fps: st.FPS, outbox: up.OutboxDepth,
+		brokerUp: up.MQTTConnected, uplinkRunning: d.uplinkRunning.Load()}
 }
 
 // runDaemon opens every resource, runs the pipeline until ctx ends (or a
@@ -80,6 +89,12 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 		defer close(pipeDone)
 		d.pipe.Run(queue, lane.SinkFunc(d.submit))
 	}()
+	supCtx, stopSup := context.WithCancel(context.Background())
+	supDone := make(chan struct{})
+	go func() {
+		defer close(supDone)
+		newSupervisor(d.supervision).run(supCtx)
+	}()
 
 	runErr := d.cam.Run(ctx, queue)
 	switch {
@@ -93,6 +108,8 @@ func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case ctx.Err() != nil:
 		runErr = nil
 	}
+	stopSup()
+	<-supDone
 	queue.Close()
 	<-pipeDone
 	d.drain()
@@ -158,7 +175,9 @@ func (d *daemon) open(ctx context.Context) error {
 // startBackground starts the uplink loop, the trigger, the LED and its camera
 // watch on bg; wg waits for them.
 func (d *daemon) startBackground(bg context.Context, wg *sync.WaitGroup) {
+	d.uplinkRunning.Store(true)
 	wg.Go(func() {
+		defer d.uplinkRunning.Store(false)
 		if err := d.up.Run(bg); err != nil {
 			d.log.Error("uplink stopped", "err", err)
 		}
