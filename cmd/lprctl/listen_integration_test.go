@@ -179,6 +179,9 @@ func TestIntegrationListenReconnect(t *testing.T) {
 			if limit := reconnectMax + 2*time.Second; took > limit {
 				t.Errorf("read received %v after the restart; want within %v", took, limit)
 			}
+			// With a persistent session the queued read may come before
+			// the new subscription is confirmed.
+			l.waitStderr("subscribed", 2, 5*time.Second)
 			if n := strings.Count(l.stderr.String(), "subscribed"); n != 2 {
 				t.Errorf("subscribed %d times; want once more after the outage", n)
 			}
