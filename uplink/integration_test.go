@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -503,4 +505,175 @@ func TestIntegrationSharedBroker(t *testing.T) {
 	}
 	waitFor(t, "10 reads", 10*time.Second, func() bool { return col.count() == 10 })
 	stop()
+}
+
+// The state folder fails mid-run (read-only, then full) while the broker
+// comes and goes: reads the folder cannot store are kept in memory,
+// delivered from there, written to the folder once it works, and the ones
+// a full memory queue had to give up are counted on the health topic.
+// Every read submitted is delivered or counted as dropped.
+func TestIntegrationStateFolderFails(t *testing.T) {
+	b := uplinktest.StartMosquitto(t, nil)
+	k := newKeys(t, envelope.KEMX25519)
+	col := listen(t, k.receiver(t, "dev1"), tlsClient(b, "backend-state", false), "lpr/+/+/reads")
+	snf := sniff(t, tlsClient(b, "sniffer-state", true))
+	fs := &uplinktest.FaultyFS{}
+	logs := &uplinktest.Buffer{}
+	state := t.TempDir()
+	u, err := New(context.Background(), Options{
+		Broker: b.URL(), AllowPlaintext: true, Site: "port-a", DeviceID: "dev1",
+		RecipientKey: k.rcpt.Public(), SigningKey: k.signer, Suite: suiteFor(k),
+		StateDir: state, PublishTimeout: 2 * time.Second, MaxReconnectInterval: 200 * time.Millisecond,
+		HealthInterval: 100 * time.Millisecond, OutboxMemoryMaxCount: 5, OutboxFS: fs,
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, u)
+	var ids []string
+	submit := func(n int) {
+		t.Helper()
+		for range n {
+			ev := testEvent(len(ids), time.Now())
+			ev.EventID = envelope.NewEventID(time.Now())
+			if err := u.Submit(ev); err != nil {
+				t.Fatalf("Submit: %v", err)
+			}
+			ids = append(ids, ev.EventID)
+		}
+	}
+	submit(5)
+	waitFor(t, "5 reads at the listener", 10*time.Second, func() bool { return col.count() == 5 })
+
+	// Broker away, folder read-only: 7 reads, 5 fit in memory.
+	b.Stop()
+	waitFor(t, "the device to see the broker gone", 10*time.Second, func() bool { return !u.Health().MQTTConnected })
+	fs.Fail(syscall.EROFS)
+	submit(7)
+	if h := u.Health(); h.ReadsInMemory != 5 || h.ReadsDropped != 2 || h.StoreErrors == 0 {
+		t.Errorf("Health() = %+v; want 5 in memory, 2 dropped, store errors", h)
+	}
+	dropped := ids[5:7] // drop-oldest
+
+	// The folder works again: the held reads go to disk.
+	fs.Fail(nil)
+	waitFor(t, "the held reads on disk", 10*time.Second, func() bool { return u.Health().ReadsInMemory == 0 })
+	if n := len(envFiles(state)); n != 5 {
+		t.Errorf("%d envelope files after the folder works; want 5", n)
+	}
+
+	// Full now; the broker comes back: reads from disk and from memory arrive.
+	fs.Fail(syscall.ENOSPC)
+	submit(3)
+	b.Start()
+	waitFor(t, "the device to reconnect", 15*time.Second, func() bool { return u.Health().MQTTConnected })
+	submit(2) // published from memory on a live connection
+	waitFor(t, "every kept read at the listener", 15*time.Second, func() bool { return col.count() == len(ids)-len(dropped) })
+	col.mu.Lock()
+	for _, id := range dropped {
+		if col.ids[id] != 0 {
+			t.Errorf("read %s counted as dropped arrived", id)
+		}
+	}
+	col.mu.Unlock()
+	waitFor(t, "an empty memory queue once acknowledged", 10*time.Second, func() bool { return u.Health().OutboxDepth == 0 })
+	snf = sniff(t, tlsClient(b, "sniffer-state-2", true)) // the first one went with the broker
+	var last Health
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if hs := snf.on("lpr/port-a/dev1/health"); len(hs) > 0 {
+			last = Health{}
+			json.Unmarshal(hs[len(hs)-1].Payload, &last)
+			if last.ReadsInMemory == 0 && last.ReadsSent == uint64(len(ids)-len(dropped)) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no health message with every kept read sent; last: %+v", last)
+		}
+	}
+	if last.ReadsDropped != 2 || last.ReadsHeld != 12 || last.StoreErrors == 0 || last.ReadsSubmitted != uint64(len(ids)) {
+		t.Errorf("health = %+v; want 2 dropped, 12 held, store errors, %d submitted", last, len(ids))
+	}
+	if got := last.ReadsSent + last.ReadsDropped; got != uint64(len(ids)) {
+		t.Errorf("sent + dropped = %d; want every submitted read (%d)", got, len(ids))
+	}
+	fs.Fail(nil) // else Close cannot record the counter, and says so
+	stop()
+	for _, m := range snf.all() {
+		if m.Topic != "lpr/port-a/dev1/reads" && bytes.Contains(m.Payload, []byte("PLT")) {
+			t.Errorf("plate text on %s", m.Topic)
+		}
+	}
+	if strings.Contains(logs.String(), "PLT") {
+		t.Errorf("plate text in the log:\n%s", logs)
+	}
+	for _, want := range []string{"read-only file system; read kept in memory", "no space left on device; read kept in memory", "reads dropped"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+}
+
+// The real thing, as root: the state folder on a 64 KiB tmpfs that fills
+// up, then is remounted read-only.
+func TestIntegrationStateFolderTmpfs(t *testing.T) {
+	state := t.TempDir()
+	mountTmpfs(t, state, "size=64k")
+	b := uplinktest.StartMosquitto(t, nil)
+	k := newKeys(t, envelope.KEMX25519)
+	col := listen(t, k.receiver(t, "dev1"), tlsClient(b, "backend-tmpfs", false), "lpr/+/+/reads")
+	u, err := New(context.Background(), Options{
+		Broker: b.URL(), AllowPlaintext: true, Site: "port-a", DeviceID: "dev1",
+		RecipientKey: k.rcpt.Public(), SigningKey: k.signer, Suite: suiteFor(k),
+		StateDir: state, PublishTimeout: 2 * time.Second, MaxReconnectInterval: 200 * time.Millisecond,
+		HealthInterval: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, u)
+	waitFor(t, "the device connected", 10*time.Second, func() bool { return u.Health().MQTTConnected })
+	b.Stop()
+	waitFor(t, "the device to see the broker gone", 10*time.Second, func() bool { return !u.Health().MQTTConnected })
+	filler := filepath.Join(state, "filler")
+	fillUp(t, filler)
+	var ids []string
+	submit := func(n int) {
+		t.Helper()
+		for range n {
+			ev := testEvent(len(ids), time.Now())
+			ev.EventID = envelope.NewEventID(time.Now())
+			if err := u.Submit(ev); err != nil {
+				t.Fatalf("Submit: %v", err)
+			}
+			ids = append(ids, ev.EventID)
+		}
+	}
+	submit(8)
+	if h := u.Health(); h.ReadsInMemory != 8 || h.StoreErrors == 0 {
+		t.Errorf("Health() on a full tmpfs = %+v; want 8 in memory", h)
+	}
+	os.Remove(filler)
+	waitFor(t, "the held reads on the tmpfs", 10*time.Second, func() bool { return u.Health().ReadsInMemory == 0 })
+	if n := len(envFiles(state)); n != 8 {
+		t.Errorf("%d envelope files after freeing space; want 8", n)
+	}
+	if err := syscall.Mount("", state, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, "size=64k"); err != nil {
+		t.Fatalf("remount %s read-only: %v", state, err)
+	}
+	submit(3)
+	if h := u.Health(); h.ReadsInMemory != 3 {
+		t.Errorf("Health() on a read-only tmpfs = %+v; want 3 in memory", h)
+	}
+	b.Start()
+	waitFor(t, "every read at the listener", 15*time.Second, func() bool { return col.count() == len(ids) })
+	waitFor(t, "every read acknowledged", 10*time.Second, func() bool { return u.Health().OutboxDepth == 0 })
+	if err := syscall.Mount("", state, "", syscall.MS_REMOUNT, "size=64k"); err != nil {
+		t.Fatalf("remount %s read-write: %v", state, err)
+	}
+	stop()
+	if h := u.Health(); h.ReadsDropped != 0 || h.ReadsSent != uint64(len(ids)) {
+		t.Errorf("Health() = %+v; want %d sent, none dropped", h, len(ids))
+	}
 }

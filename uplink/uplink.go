@@ -420,19 +420,13 @@ func (u *Uplink) Run(ctx context.Context) error {
 			return nil
 		}
 		if !u.connected.Load() {
-			if failWait > 0 {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-time.After(failWait):
-				}
+			if failWait > 0 && !u.pause(ctx, failWait, retry.C) {
+				return nil
 			}
 			if err := u.connect(ctx); err != nil {
 				u.log.Warn("MQTT connect failed", "broker", u.opt.Broker, "err", err, "retry_in", backoff)
-				select {
-				case <-ctx.Done():
+				if !u.pause(ctx, backoff, retry.C) {
 					return nil
-				case <-time.After(backoff):
 				}
 				backoff = min(2*backoff, u.opt.MaxReconnectInterval)
 				continue
@@ -517,6 +511,24 @@ func (u *Uplink) Run(ctx context.Context) error {
 				u.client.Disconnect(0)
 				reset("publish failed", failed)
 			}
+		}
+	}
+}
+
+// pause waits d while the broker is away, still offering the reads held in
+// memory to the state folder on every tick of retry. It returns false when
+// ctx is done.
+func (u *Uplink) pause(ctx context.Context, d time.Duration, retry <-chan time.Time) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		case <-retry:
+			u.retryStore()
 		}
 	}
 }
