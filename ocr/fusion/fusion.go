@@ -15,9 +15,10 @@ type Options struct {
 	// Rules rank and repair the fused candidates; nil uses none.
 	Rules *plateformat.Set
 	// LeaveAfter is how long a track may go without a read before its plate counts as gone
-	// (default 1.5 s).
+	// (default 700 ms, the env file's LPRD_FUSION_GAP).
 	LeaveAfter time.Duration
-	// MaxDelay is the longest time from a track's first read to its result (default 5 s).
+	// MaxDelay is the longest time from a track's first read to its result (default 3 s, the
+	// env file's LPRD_FUSION_MAX_DELAY).
 	MaxDelay time.Duration
 	// Suppress is how long after a result the same plate at the same place is taken for the same
 	// vehicle (a standing car whose reads paused) and not reported again (default 30 s).
@@ -32,7 +33,9 @@ type Options struct {
 	// uncertain read is most often text that is not a plate.
 	SingleReadConfidence float32
 	// MinConfidence is the fused confidence a result needs to be reported at all (default
-	// 0.2); weaker results are most often text that is not a plate, read again and again.
+	// 0.3, the env file's LPRD_MIN_CONFIDENCE); weaker results are most often text that is
+	// not a plate, read again and again. ocr/lane sets it and SingleReadConfidence from its
+	// one confidence policy.
 	MinConfidence float32
 	// MaxTracks bounds the open tracks; the oldest is closed when a new one would exceed it
 	// (default 16).
@@ -44,10 +47,10 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.LeaveAfter <= 0 {
-		o.LeaveAfter = 1500 * time.Millisecond
+		o.LeaveAfter = 700 * time.Millisecond
 	}
 	if o.MaxDelay <= 0 {
-		o.MaxDelay = 5 * time.Second
+		o.MaxDelay = 3 * time.Second
 	}
 	if o.Suppress <= 0 {
 		o.Suppress = 30 * time.Second
@@ -62,7 +65,7 @@ func (o Options) withDefaults() Options {
 		o.SingleReadConfidence = 0.5
 	}
 	if o.MinConfidence <= 0 {
-		o.MinConfidence = 0.2
+		o.MinConfidence = 0.3
 	}
 	if o.MaxTracks <= 0 {
 		o.MaxTracks = 16
