@@ -90,8 +90,9 @@ type Camera struct {
 
 	first source // opened by Open, used by Run's first round
 
-	running atomic.Bool
-	seq     uint64
+	running       atomic.Bool
+	seq           uint64
+	corruptLogged time.Time // Run's goroutine only
 
 	frames, corrupt, reconnects atomic.Uint64
 	queue                       atomic.Pointer[Queue]
@@ -105,6 +106,21 @@ type Camera struct {
 	fps       float64
 	winStart  time.Time
 	winFrames int
+}
+
+// corruptLogEvery is how often a stream of corrupt frames is logged again: the
+// first one at once, then one line with the count per period.
+const corruptLogEvery = 10 * time.Second
+
+// logCorrupt logs the n-th corrupt frame when it is the first or the period passed.
+// It runs on Run's goroutine only.
+func (c *Camera) logCorrupt(n uint64, err error) {
+	now := time.Now()
+	if n > 1 && now.Sub(c.corruptLogged) < corruptLogEvery {
+		return
+	}
+	c.corruptLogged = now
+	c.opt.Logger.Warn("corrupt frame skipped", "camera", c.name, "corrupt_frames", n, "err", err)
 }
 
 // Origin is the camera's time zero: a frame's time is Origin + Frame.Mono. For a live
@@ -170,12 +186,7 @@ func Open(ctx context.Context, opt Options) (*Camera, error) {
 }
 
 func isURL(s string) bool {
-	for _, p := range []string{"rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://", "srt://"} {
-		if len(s) > len(p) && strings.EqualFold(s[:len(p)], p) {
-			return true
-		}
-	}
-	return false
+	return hasStreamScheme(s)
 }
 
 func (c *Camera) open(ctx context.Context) (source, error) {
@@ -269,6 +280,9 @@ func (c *Camera) Run(ctx context.Context, out *Queue) error {
 			c.setStatus(StatusStopped)
 			return nil
 		case errors.Is(err, errEnd):
+			if errors.Is(err, errTruncated) {
+				log.Warn("replay file ends early", "err", err)
+			}
 			if !c.opt.Loop || delivered == 0 {
 				c.setStatus(StatusEnded)
 				log.Info("replay ended", "frames", c.frames.Load())
@@ -328,7 +342,7 @@ func (c *Camera) stream(ctx context.Context, src source, out *Queue, monoOffset 
 		}
 		if err != nil {
 			if errors.Is(err, ErrCorruptFrame) {
-				c.corrupt.Add(1)
+				c.logCorrupt(c.corrupt.Add(1), err)
 				if time.Since(lastGood) > c.opt.StallTimeout {
 					return delivered, end, fmt.Errorf("capture %s: no usable frame for %v: %w", c.name, c.opt.StallTimeout, err)
 				}

@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -21,7 +22,9 @@ type videoSource struct {
 	live  bool
 	fps   float64
 	index int
-	neg   Negotiated
+	// declared is the file's frame count from its header (0 when unknown).
+	declared int
+	neg      Negotiated
 }
 
 func openVideo(opt Options, pool *Pool, live bool) (*videoSource, error) {
@@ -40,6 +43,9 @@ func openVideo(opt Options, pool *Pool, live bool) (*videoSource, error) {
 	s.fps = vc.Get(gocv.VideoCaptureFPS)
 	if math.IsNaN(s.fps) || s.fps <= 0 || s.fps > 1000 {
 		s.fps = 25 // files without a usable rate are replayed at a common camera rate
+	}
+	if n := vc.Get(gocv.VideoCaptureFrameCount); !live && n > 0 && n < 1e9 {
+		s.declared = int(n)
 	}
 	codec := strings.TrimRight(vc.CodecString(), "\x00 ")
 	if codec == "" {
@@ -70,6 +76,9 @@ func (s *videoSource) read(ctx context.Context) (*Frame, error) {
 		if s.live {
 			return nil, errors.New("read: stream lost")
 		}
+		if s.declared > 0 && s.index < s.declared {
+			return nil, fmt.Errorf("%w: after %d of the %d frames its header declares", errTruncated, s.index, s.declared)
+		}
 		return nil, errEnd
 	}
 	f, err := frameFromMat(s.pool, s.mat, s.out)
@@ -82,6 +91,11 @@ func (s *videoSource) read(ctx context.Context) (*Frame, error) {
 	s.index++
 	return f, nil
 }
+
+// errTruncated ends a video file that stops before the frame count its header
+// declares: a damaged or partly copied file. It ends the replay like errEnd, with a
+// warning.
+var errTruncated = fmt.Errorf("%w: video file truncated", errEnd)
 
 // durationOfFrames is the media time of frame i at fps.
 func durationOfFrames(i int, fps float64) time.Duration {
