@@ -374,40 +374,9 @@ func (l *Locator) rowOf(rh int) (PlateCandidate, bool) {
 	slices.SortFunc(l.blobs, func(a, b blob) int { return a.x - b.x })
 	l.best = l.best[:0]
 	bestScore := 0.0
-	// Grow a chain from every blob: the next member is the nearest blob to the right with a
-	// similar height, roughly on the same line, within one and a half heights.
+	// Grow a chain from every blob and keep the best-scoring one.
 	for s := range l.blobs {
-		l.chain = append(l.chain[:0], s)
-		cur := s
-		for {
-			c := l.blobs[cur]
-			next, nextGap := -1, math.MaxFloat64
-			for j := cur + 1; j < len(l.blobs); j++ {
-				b := l.blobs[j]
-				gap := float64(b.x - (c.x + c.w))
-				if gap > 1.5*float64(c.h) {
-					break
-				}
-				if gap < -0.3*float64(c.w) {
-					continue
-				}
-				hr := float64(b.h) / float64(c.h)
-				if hr < 0.75 || hr > 1.33 {
-					continue
-				}
-				if math.Abs(b.cy-c.cy) > 0.35*float64(c.h) {
-					continue
-				}
-				if gap < nextGap {
-					next, nextGap = j, gap
-				}
-			}
-			if next < 0 {
-				break
-			}
-			l.chain = append(l.chain, next)
-			cur = next
-		}
+		l.growChain(s)
 		l.chain = l.trimFrame(l.chain)
 		if len(l.chain) < l.opt.MinChars || len(l.chain) > 10 {
 			continue
@@ -425,6 +394,43 @@ func (l *Locator) rowOf(rh int) (PlateCandidate, bool) {
 		return PlateCandidate{}, false
 	}
 	return l.describe(l.best, bestScore), true
+}
+
+// growChain sets l.chain to the row grown from blob s: the next member is the
+// nearest blob to the right with a similar height, roughly on the same line, within
+// one and a half heights.
+func (l *Locator) growChain(s int) {
+	l.chain = append(l.chain[:0], s)
+	cur := s
+	for {
+		c := l.blobs[cur]
+		next, nextGap := -1, math.MaxFloat64
+		for j := cur + 1; j < len(l.blobs); j++ {
+			b := l.blobs[j]
+			gap := float64(b.x - (c.x + c.w))
+			if gap > 1.5*float64(c.h) {
+				break
+			}
+			if gap < -0.3*float64(c.w) {
+				continue
+			}
+			hr := float64(b.h) / float64(c.h)
+			if hr < 0.75 || hr > 1.33 {
+				continue
+			}
+			if math.Abs(b.cy-c.cy) > 0.35*float64(c.h) {
+				continue
+			}
+			if gap < nextGap {
+				next, nextGap = j, gap
+			}
+		}
+		if next < 0 {
+			return
+		}
+		l.chain = append(l.chain, next)
+		cur = next
+	}
 }
 
 // periodic reports a row of near-identical blobs: windows, fence posts, grilles and slats, not

@@ -423,86 +423,16 @@ func (f *Fuser) fuse(t *track, why Reason) Result {
 	if len(t.reads) == 0 {
 		return res
 	}
-	// Whole-text support: the mean over reads of each text's confidence in that read.
-	support := map[string]float32{}
-	var order []string
-	add := func(text string, c float32) {
-		if _, ok := support[text]; !ok {
-			order = append(order, text)
-		}
-		support[text] += c
-	}
-	lengthW := map[int]float32{}
-	for _, r := range t.reads {
-		seen := map[string]bool{}
-		if r.Text != "" {
-			add(r.Text, r.Confidence)
-			seen[r.Text] = true
-			lengthW[len(r.Text)] += r.Confidence
-		}
-		for _, c := range r.Candidates {
-			txt := plateformat.Normalize(c.Text)
-			if txt == "" || seen[txt] {
-				continue
-			}
-			seen[txt] = true
-			add(txt, c.Confidence)
-		}
-	}
+	sup, lengthW := wholeTextSupport(t.reads)
 	n := float32(len(t.reads))
-	// Per-position vote over the reads of the commonest length.
-	bestLen, bestLW := 0, float32(-1)
-	for l, w := range lengthW {
-		if w > bestLW || (w == bestLW && l > bestLen) {
-			bestLen, bestLW = l, w
-		}
+	if v, s, ok := positionVote(t.reads, lengthW); ok && s > sup.support[v] {
+		// The voted text is as good as the mean read confidence times its per-position
+		// agreement, unless whole reads of it already support it more.
+		sup.set(v, s)
 	}
-	if bestLen > 0 {
-		voted := make([]byte, bestLen)
-		conf := float32(1)
-		for i := 0; i < bestLen; i++ {
-			var w [256]float32
-			var total float32
-			for _, r := range t.reads {
-				if len(r.Text) != bestLen {
-					continue
-				}
-				c := r.Confidence
-				if len(r.CharConf) == len(r.Text) {
-					c = r.CharConf[i]
-				}
-				w[r.Text[i]] += c
-				total += c
-			}
-			best := byte(0)
-			for ch := range w {
-				if w[ch] > w[best] {
-					best = byte(ch)
-				}
-			}
-			voted[i] = best
-			if total > 0 {
-				conf *= w[best] / total
-			}
-		}
-		v := string(voted)
-		// The voted text is as good as the mean read confidence times its per-position agreement,
-		// unless whole reads of it already support it more.
-		var meanConf float32
-		for _, r := range t.reads {
-			meanConf += r.Confidence
-		}
-		meanConf /= n
-		if s := conf * meanConf * n; s > support[v] {
-			if _, ok := support[v]; !ok {
-				order = append(order, v)
-			}
-			support[v] = s
-		}
-	}
-	cands := make([]Candidate, 0, len(order))
-	for _, txt := range order {
-		cands = append(cands, Candidate{Text: txt, Confidence: support[txt] / n})
+	cands := make([]Candidate, 0, len(sup.order))
+	for _, txt := range sup.order {
+		cands = append(cands, Candidate{Text: txt, Confidence: sup.support[txt] / n})
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].Confidence > cands[j].Confidence })
 	ranked := f.opt.Rules.Rank(cands)
@@ -520,6 +450,99 @@ func (f *Fuser) fuse(t *track, why Reason) Result {
 		res.Ambiguous = true
 	}
 	return res
+}
+
+// textSupport sums each text's confidence over reads, in first-seen order.
+type textSupport struct {
+	support map[string]float32
+	order   []string
+}
+
+func (s *textSupport) add(text string, c float32) {
+	if _, ok := s.support[text]; !ok {
+		s.order = append(s.order, text)
+	}
+	s.support[text] += c
+}
+
+func (s *textSupport) set(text string, c float32) {
+	if _, ok := s.support[text]; !ok {
+		s.order = append(s.order, text)
+	}
+	s.support[text] = c
+}
+
+// wholeTextSupport is each text's support over the reads (the best text and every
+// candidate once per read), and the confidence weight of each best-text length.
+func wholeTextSupport(reads []Read) (textSupport, map[int]float32) {
+	sup := textSupport{support: map[string]float32{}}
+	lengthW := map[int]float32{}
+	for _, r := range reads {
+		seen := map[string]bool{}
+		if r.Text != "" {
+			sup.add(r.Text, r.Confidence)
+			seen[r.Text] = true
+			lengthW[len(r.Text)] += r.Confidence
+		}
+		for _, c := range r.Candidates {
+			txt := plateformat.Normalize(c.Text)
+			if txt == "" || seen[txt] {
+				continue
+			}
+			seen[txt] = true
+			sup.add(txt, c.Confidence)
+		}
+	}
+	return sup, lengthW
+}
+
+// positionVote votes per character position over the reads of the commonest length
+// and returns the voted text with its support: its per-position agreement times the
+// mean read confidence times the number of reads (the scale of wholeTextSupport).
+func positionVote(reads []Read, lengthW map[int]float32) (string, float32, bool) {
+	bestLen, bestLW := 0, float32(-1)
+	for l, w := range lengthW {
+		if w > bestLW || (w == bestLW && l > bestLen) {
+			bestLen, bestLW = l, w
+		}
+	}
+	if bestLen == 0 {
+		return "", 0, false
+	}
+	voted := make([]byte, bestLen)
+	conf := float32(1)
+	for i := 0; i < bestLen; i++ {
+		var w [256]float32
+		var total float32
+		for _, r := range reads {
+			if len(r.Text) != bestLen {
+				continue
+			}
+			c := r.Confidence
+			if len(r.CharConf) == len(r.Text) {
+				c = r.CharConf[i]
+			}
+			w[r.Text[i]] += c
+			total += c
+		}
+		best := byte(0)
+		for ch := range w {
+			if w[ch] > w[best] {
+				best = byte(ch)
+			}
+		}
+		voted[i] = best
+		if total > 0 {
+			conf *= w[best] / total
+		}
+	}
+	var meanConf float32
+	for _, r := range reads {
+		meanConf += r.Confidence
+	}
+	n := float32(len(reads))
+	meanConf /= n
+	return string(voted), conf * meanConf * n, true
 }
 
 func clamp01(v float32) float32 {
