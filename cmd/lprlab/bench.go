@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"image"
@@ -17,7 +18,10 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/lprd/lprd/capture"
+	"github.com/lprd/lprd/internal/quantile"
 	"github.com/lprd/lprd/ocr"
+	"github.com/lprd/lprd/ocr/fusion"
+	"github.com/lprd/lprd/ocr/lane"
 	"github.com/lprd/lprd/ocr/plateformat"
 	"github.com/lprd/lprd/ocr/synth"
 )
@@ -133,7 +137,8 @@ func runBench(w io.Writer, cfg benchConfig, clip string, frames, distinct int, o
 			}
 		}
 	}
-	fmt.Fprintln(w, "latencies in ms: e2e = camera bytes to plate reads (conv + locate + read + rules); conv = MJPEG decode or grey copy into a pooled frame;")
+	fmt.Fprintln(w, "latencies in ms: e2e = camera bytes to plate reads through ocr/lane (conv + queue wait + locate + read + rules), as the daemon's health reports it;")
+	fmt.Fprintln(w, "conv = MJPEG decode or grey copy into a pooled frame, on one goroutine as capture does;")
 	fmt.Fprintln(w, "stage columns are medians; plates = reads per frame; cpu = process CPU time over wall time (100% = one core);")
 	fmt.Fprintln(w, "cpu/fr = process CPU ms per frame (what a frame costs whatever else loads the machine); rss = peak resident memory so far")
 	return nil
@@ -238,108 +243,110 @@ type benchResult struct {
 	rssMB              float64
 }
 
-// replay pushes n frames through nw workers as fast as they take them.
+// replay pushes n frames through the lane pipeline (ocr/lane) with nw workers as fast
+// as it takes them: one goroutine converts each camera frame into a pooled frame and
+// queues it, as capture does, and the pipeline reads and fuses them, as in the daemon.
 func replay(src []benchFrame, size image.Point, input string, nw, n int, opt ocr.FrameReaderOptions) (benchResult, error) {
-	readers := make([]*ocr.FrameReader, nw)
-	for i := range readers {
-		fr, err := ocr.NewFrameReader(opt)
-		if err != nil {
-			for _, r := range readers[:i] {
-				r.Close()
+	tr := &timings{}
+	p, err := lane.New(lane.Options{Workers: nw, Reader: opt, Replay: true,
+		NewReader: func(o ocr.FrameReaderOptions) (lane.Reader, error) {
+			fr, err := ocr.NewFrameReader(o)
+			if err != nil {
+				return nil, err
 			}
-			return benchResult{}, err
-		}
-		readers[i] = fr
+			// Warm up (first-call allocations, DNN initialisation) outside the timing.
+			if _, err := fr.Read(src[0].grey, size.X, size.Y, 1); err != nil {
+				fr.Close()
+				return nil, err
+			}
+			return &timedReader{fr: fr, t: tr}, nil
+		}})
+	if err != nil {
+		return benchResult{}, err
 	}
-	defer func() {
-		for _, r := range readers {
-			r.Close()
-		}
+	defer p.Close()
+	pool := capture.NewPool(2*nw + 2)
+	q := capture.NewQueue(nw)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(q, lane.SinkFunc(func(fusion.Result) error { return nil }))
 	}()
-	pool := capture.NewPool(2 * nw)
-	// Warm up each reader (first-call allocations, DNN initialisation) outside the timing.
-	for _, fr := range readers {
-		if _, err := fr.Read(src[0].grey, size.X, size.Y, 1); err != nil {
-			return benchResult{}, err
-		}
-	}
-	type sample struct {
-		e2e, conv, locate, read time.Duration
-		plates                  int
-	}
-	samples := make([]sample, n)
-	jobs := make(chan int, nw)
-	var wg sync.WaitGroup
-	var firstErr error
-	var errOnce sync.Once
+	conv := make([]float64, 0, n)
+	var convErr error
 	ru0 := rusage()
 	start := time.Now()
-	for _, fr := range readers {
-		wg.Add(1)
-		go func(fr *ocr.FrameReader) {
-			defer wg.Done()
-			for i := range jobs {
-				bf := src[i%len(src)]
-				t0 := time.Now()
-				var f *capture.Frame
-				var err error
-				if input == "mjpeg" {
-					f, err = capture.ConvertFrame(pool, bf.jpeg, capture.FourCCMJPEG, size.X, size.Y, capture.FormatGrey)
-				} else {
-					f, err = capture.ConvertFrame(pool, bf.grey, capture.FourCCGrey, size.X, size.Y, capture.FormatGrey)
-				}
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
-					continue
-				}
-				conv := time.Since(t0)
-				reads, err := fr.Read(f.Pix, f.Width, f.Height, f.Format.Channels())
-				f.Release()
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
-					continue
-				}
-				tm := fr.LastTiming()
-				samples[i] = sample{e2e: time.Since(t0), conv: conv, locate: tm.Locate, read: tm.Recognize, plates: len(reads)}
-			}
-		}(fr)
+	for i := range n {
+		bf := src[i%len(src)]
+		t0 := time.Now()
+		f, err := convert(pool, bf, input, size)
+		if err != nil {
+			convErr = err
+			break
+		}
+		conv = append(conv, ms(time.Since(t0)))
+		f.Wall, f.Mono = t0, time.Duration(i)*100*time.Millisecond // a 10 fps lane
+		q.PushWait(context.Background(), f)
 	}
-	for i := 0; i < n; i++ {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
+	q.Close()
+	<-done
 	wall := time.Since(start)
 	ru1 := rusage()
-	if firstErr != nil {
-		return benchResult{}, fmt.Errorf("bench: %w", firstErr)
+	if convErr != nil {
+		return benchResult{}, fmt.Errorf("bench: %w", convErr)
 	}
-	pick := func(get func(sample) time.Duration) []float64 {
-		v := make([]float64, n)
-		for i, s := range samples {
-			v[i] = float64(get(s)) / float64(time.Millisecond)
-		}
-		slices.Sort(v)
-		return v
+	st := p.Stats()
+	if st.FramesRejected > 0 {
+		return benchResult{}, fmt.Errorf("bench: the reader rejected %d frames", st.FramesRejected)
 	}
-	q := func(v []float64, p float64) float64 { return v[min(len(v)-1, int(float64(len(v))*p))] }
-	e2e := pick(func(s sample) time.Duration { return s.e2e })
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
 	r := benchResult{
 		fps:         float64(n) / wall.Seconds(),
-		e2e:         [3]float64{q(e2e, 0.5), q(e2e, 0.9), q(e2e, 0.99)},
-		conv:        q(pick(func(s sample) time.Duration { return s.conv }), 0.5),
-		locate:      q(pick(func(s sample) time.Duration { return s.locate }), 0.5),
-		read:        q(pick(func(s sample) time.Duration { return s.read }), 0.5),
+		e2e:         [3]float64{st.LatencyP50Ms, st.LatencyP90Ms, st.LatencyP99Ms},
+		conv:        quantile.Percentile(conv, 50),
+		locate:      quantile.Percentile(tr.locate, 50),
+		read:        quantile.Percentile(tr.read, 50),
+		plates:      float64(st.PlateReads) / float64(n),
 		cpu:         (ru1.cpu - ru0.cpu).Seconds() / wall.Seconds(),
 		cpuPerFrame: float64(ru1.cpu-ru0.cpu) / float64(time.Millisecond) / float64(n),
 		rssMB:       ru1.maxRSSMB,
 	}
-	for _, s := range samples {
-		r.plates += float64(s.plates)
-	}
-	r.plates /= float64(n)
 	return r, nil
 }
+
+func convert(pool *capture.Pool, bf benchFrame, input string, size image.Point) (*capture.Frame, error) {
+	if input == "mjpeg" {
+		return capture.ConvertFrame(pool, bf.jpeg, capture.FourCCMJPEG, size.X, size.Y, capture.FormatGrey)
+	}
+	return capture.ConvertFrame(pool, bf.grey, capture.FourCCGrey, size.X, size.Y, capture.FormatGrey)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// timings collects the per-stage times of every worker's reads.
+type timings struct {
+	mu           sync.Mutex
+	locate, read []float64
+}
+
+// timedReader is a lane.Reader that records its FrameReader's stage times.
+type timedReader struct {
+	fr *ocr.FrameReader
+	t  *timings
+}
+
+func (r *timedReader) Read(pix []byte, w, h, ch int) ([]ocr.PlateRead, error) {
+	reads, err := r.fr.Read(pix, w, h, ch)
+	tm := r.fr.LastTiming()
+	r.t.mu.Lock()
+	r.t.locate = append(r.t.locate, ms(tm.Locate))
+	r.t.read = append(r.t.read, ms(tm.Recognize))
+	r.t.mu.Unlock()
+	return reads, err
+}
+
+func (r *timedReader) Close() error { return r.fr.Close() }
 
 type usage struct {
 	cpu      time.Duration

@@ -138,11 +138,12 @@ type Stats struct {
 	// FPS is the rate of frames read over the last few seconds.
 	FPS float64 `json:"fps"`
 	// ReadP50Ms and ReadP99Ms are the time a worker spends on one frame;
-	// LatencyP50Ms and LatencyP99Ms the time from capture to the end of its read
-	// (queue wait included), over the latest 1024 frames.
+	// LatencyP50Ms, P90 and P99 the time from capture to the end of its read
+	// (conversion and queue wait included), over the latest 1024 frames.
 	ReadP50Ms    float64 `json:"read_p50_ms"`
 	ReadP99Ms    float64 `json:"read_p99_ms"`
 	LatencyP50Ms float64 `json:"latency_p50_ms"`
+	LatencyP90Ms float64 `json:"latency_p90_ms"`
 	LatencyP99Ms float64 `json:"latency_p99_ms"`
 	// TracksOpen is the number of vehicles fusion is following.
 	TracksOpen int `json:"tracks_open"`
@@ -338,12 +339,12 @@ func (p *Pipeline) fuse(in <-chan frameReads, sink Sink) {
 // Stats returns a snapshot of the counters. It has no side effects.
 func (p *Pipeline) Stats() Stats {
 	rd := p.readLat.Percentiles(50, 99)
-	e2e := p.e2eLat.Percentiles(50, 99)
+	e2e := p.e2eLat.Percentiles(50, 90, 99)
 	return Stats{
 		FramesIn: p.framesIn.Load(), FramesRead: p.framesRead.Load(), FramesSkipped: p.skipped.Load(),
 		FramesRejected: p.rejected.Load(), PlateReads: p.plateReads.Load(),
 		FPS:       p.rate.perSecond(p.opt.Now()),
-		ReadP50Ms: rd[0], ReadP99Ms: rd[1], LatencyP50Ms: e2e[0], LatencyP99Ms: e2e[1],
+		ReadP50Ms: rd[0], ReadP99Ms: rd[1], LatencyP50Ms: e2e[0], LatencyP90Ms: e2e[1], LatencyP99Ms: e2e[2],
 		TracksOpen: int(p.tracksOpen.Load()), ResultsBelowBar: p.belowBar.Load(),
 		ResultsAbsorbed: p.absorbed.Load(), ResultsSuppressed: p.suppressed.Load(),
 		ResultsSent: p.sent.Load(), SinkErrors: p.sinkErrs.Load(),
