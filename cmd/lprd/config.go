@@ -2,19 +2,24 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/lprd/lprd/capture"
 	"github.com/lprd/lprd/internal/editdist"
+	"github.com/lprd/lprd/ocr/plateformat"
+	"github.com/lprd/lprd/uplink"
+	"github.com/lprd/lprd/uplink/envelope"
+	"github.com/lprd/lprd/uplink/mqttclient"
+	"github.com/lprd/lprd/uplink/outbox"
 )
 
 // envPrefix is the prefix of every configuration key. An unknown key with this
@@ -112,15 +117,15 @@ var keys = []keySpec{
 	{"LPRD_CAMERA_FORMAT", "auto", "", "mjpeg", "V4L2 pixel format to ask for: auto, mjpeg, yuyv or grey. The driver's choice is logged.",
 		setEnum(func(c *Config) *string { return &c.CameraFormat }, "auto", "mjpeg", "yuyv", "grey")},
 	{"LPRD_CAMERA_WIDTH", "1280", "pixels", "1920", "Frame width to ask the camera for.",
-		setInt(func(c *Config) *int { return &c.CameraWidth }, 160, 7680)},
+		setEvenInt(func(c *Config) *int { return &c.CameraWidth }, 160, 7680)},
 	{"LPRD_CAMERA_HEIGHT", "720", "pixels", "1080", "Frame height to ask the camera for.",
 		setInt(func(c *Config) *int { return &c.CameraHeight }, 120, 4320)},
 	{"LPRD_CAMERA_FPS", "30", "frames/s", "25", "Frame rate to ask the camera for.",
 		setInt(func(c *Config) *int { return &c.CameraFPS }, 1, 240)},
 	{"LPRD_CAMERA_BUFFERS", "4", "buffers", "6", "V4L2 driver buffers (memory-mapped).",
 		setInt(func(c *Config) *int { return &c.CameraBuffers }, 2, 32)},
-	{"LPRD_CAMERA_EXPOSURE", "-1", "driver units", "300", "Manual exposure (V4L2 exposure_absolute, 100 us units on UVC); -1 keeps automatic exposure.",
-		setInt(func(c *Config) *int { return &c.CameraExposure }, -1, 1<<20)},
+	{"LPRD_CAMERA_EXPOSURE", "-1", "100 us", "300", "Manual exposure (V4L2 exposure_absolute, in 100 us units, at most 100000 = 10 s); -1 keeps automatic exposure.",
+		setInt(func(c *Config) *int { return &c.CameraExposure }, -1, maxExposure)},
 	{"LPRD_CAMERA_GAIN", "-1", "driver units", "16", "Manual gain; -1 keeps the driver's default.",
 		setInt(func(c *Config) *int { return &c.CameraGain }, -1, 1<<20)},
 	{"LPRD_REPLAY_RATE", "recorded", "", "fast", "Replay speed of a file or folder source: recorded (the file's own rate), fast (as fast as possible) or a number of frames per second.",
@@ -185,7 +190,7 @@ var keys = []keySpec{
 	{"LPRD_SIGNING_KEY", "", "path", "/etc/lprd/device.key", "This device's Ed25519 private signing key (from `lprctl keygen -device`), readable by the lprd user only. Required.",
 		setPath(func(c *Config) *string { return &c.SigningKey })},
 	{"LPRD_SUITE", "mlkem768x25519-chacha20poly1305", "", "x25519-chacha20poly1305", "HPKE suite: mlkem768x25519-chacha20poly1305 (post-quantum hybrid, default), x25519-chacha20poly1305 (smaller), or mlkem768x25519-aes256gcm / x25519-aes256gcm (FIPS 140 mode). Must match the backend key.",
-		setEnum(func(c *Config) *string { return &c.Suite }, "mlkem768x25519-chacha20poly1305", "x25519-chacha20poly1305", "mlkem768x25519-aes256gcm", "x25519-aes256gcm")},
+		setSuite},
 	{"LPRD_STATE_DIR", "/var/lib/lprd", "path", "/var/lib/lprd", "Folder of the outbox and the sequence counter (ciphertext only).",
 		setPath(func(c *Config) *string { return &c.StateDir })},
 	{"LPRD_OUTBOX_MAX_COUNT", "100000", "reads", "50000", "Most reads kept in the outbox while the broker is away.",
@@ -195,7 +200,7 @@ var keys = []keySpec{
 	{"LPRD_OUTBOX_MAX_AGE", "168h", "duration", "72h", "Reads older than this are expired from the outbox (counted on the health topic).",
 		setDuration(func(c *Config) *time.Duration { return &c.OutboxMaxAge }, time.Minute, 10*365*24*time.Hour)},
 	{"LPRD_OUTBOX_POLICY", "drop-oldest", "", "reject-new", "When the outbox is full: drop-oldest (evict the oldest read, counted) or reject-new (refuse new reads, counted).",
-		setEnum(func(c *Config) *string { return &c.OutboxPolicy }, "drop-oldest", "reject-new")},
+		setOutboxPolicy},
 	{"LPRD_HEALTH_INTERVAL", "30s", "duration", "10s", "Period of the retained health message.",
 		setDuration(func(c *Config) *time.Duration { return &c.HealthInterval }, time.Second, 24*time.Hour)},
 }
@@ -253,6 +258,10 @@ type envEntry struct {
 	line       int
 }
 
+// maxLineBytes bounds one line of an env file. No setting comes near it; a
+// longer line is a pasted blob or binary data.
+const maxLineBytes = 64 << 10
+
 // parseEnvFile reads an env file in the format systemd's EnvironmentFile
 // accepts for the keys we use: KEY=VALUE lines, blank lines, comments starting
 // with # or ;, an optional "export " prefix, and values in single or double
@@ -262,37 +271,87 @@ func parseEnvFile(r io.Reader) ([]envEntry, Problems) {
 		out  []envEntry
 		errs Problems
 	)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 64*1024)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
-		if line == "" || line[0] == '#' || line[0] == ';' {
-			continue
+	br := bufio.NewReaderSize(r, maxLineBytes)
+	for n := 1; ; n++ {
+		raw, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			head := string(raw[:min(len(raw), 200)])
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n') // skip the rest of the line
+			}
+			errs = append(errs, longLine(n, head))
+		} else if len(raw) > 0 {
+			if e, p := parseEnvLine(n, string(raw)); p != nil {
+				errs = append(errs, p)
+			} else if e.key != "" {
+				out = append(out, e)
+			}
 		}
-		line = strings.TrimPrefix(line, "export ")
-		k, v, ok := strings.Cut(line, "=")
-		k = strings.TrimSpace(k)
-		if !ok {
-			errs = append(errs, &KeyError{Line: n, Err: fmt.Errorf("expected KEY=VALUE, got %q", trunc(line))})
-			continue
+		if err == io.EOF {
+			break
 		}
-		if !validKeyName(k) {
-			errs = append(errs, &KeyError{Line: n, Err: fmt.Errorf("invalid key name %q", trunc(k))})
-			continue
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			errs = append(errs, &KeyError{Line: n, Err: fmt.Errorf("reading env file: %w", err)})
+			break
 		}
-		v, err := unquote(strings.TrimSpace(v))
-		if err != nil {
-			errs = append(errs, &KeyError{Key: k, Value: trunc(v), Line: n, Err: err})
-			continue
-		}
-		out = append(out, envEntry{key: k, value: v, line: n})
-	}
-	if err := sc.Err(); err != nil {
-		errs = append(errs, &KeyError{Line: n + 1, Err: fmt.Errorf("reading env file: %w", err)})
 	}
 	return out, errs
+}
+
+// longLine is the problem of a line over maxLineBytes, naming its key when
+// the line starts with one.
+func longLine(n int, head string) *KeyError {
+	err := fmt.Errorf("line too long (limit %d bytes): expected KEY=VALUE with a short value", maxLineBytes)
+	k, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(head), "export "), "=")
+	if k = strings.TrimSpace(k); ok && validKeyName(k) {
+		return &KeyError{Key: k, Value: trunc(v), Line: n, Err: err}
+	}
+	return &KeyError{Line: n, Err: err}
+}
+
+// parseEnvLine parses line n; an entry with an empty key is a blank line or
+// a comment.
+func parseEnvLine(n int, line string) (envEntry, *KeyError) {
+	line = strings.TrimSpace(line)
+	if n == 1 {
+		line = strings.TrimPrefix(line, "\ufeff")
+	}
+	if line == "" || line[0] == '#' || line[0] == ';' {
+		return envEntry{}, nil
+	}
+	line = strings.TrimPrefix(line, "export ")
+	k, v, ok := strings.Cut(line, "=")
+	k = strings.TrimSpace(k)
+	switch {
+	case !ok && !isText(line):
+		return envEntry{}, &KeyError{Line: n, Err: errors.New("binary data (control characters or invalid UTF-8): expected KEY=VALUE text")}
+	case !ok:
+		return envEntry{}, &KeyError{Line: n, Err: fmt.Errorf("expected KEY=VALUE, got %q", trunc(line))}
+	case !validKeyName(k):
+		return envEntry{}, &KeyError{Line: n, Err: fmt.Errorf("invalid key name %q: expected letters, digits and _, like LPRD_SITE", trunc(k))}
+	}
+	v, err := unquote(strings.TrimSpace(v))
+	if err == nil && !isText(v) {
+		err = errors.New("binary data (control characters or invalid UTF-8) in the value: expected text")
+	}
+	if err != nil {
+		return envEntry{}, &KeyError{Key: k, Value: trunc(v), Line: n, Err: err}
+	}
+	return envEntry{key: k, value: v, line: n}, nil
+}
+
+// isText reports whether s is valid UTF-8 without control characters other
+// than tab.
+func isText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r != '\t' && unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func validKeyName(k string) bool {
@@ -364,7 +423,12 @@ func defaultConfig() Config {
 
 // buildConfig applies entries on top of the defaults and validates the result.
 // It returns every problem at once.
-func buildConfig(entries []envEntry) (Config, Problems) {
+func buildConfig(entries []envEntry) (Config, Problems) { return buildConfigAfter(entries, nil) }
+
+// buildConfigAfter is buildConfig for entries whose source already had the
+// problems in prior (an env file's syntax): a key named there is not reported
+// again (as "required, not set").
+func buildConfigAfter(entries []envEntry, prior Problems) (Config, Problems) {
 	c := defaultConfig()
 	var errs Problems
 	seen := map[string]int{}
@@ -390,8 +454,21 @@ func buildConfig(entries []envEntry) (Config, Problems) {
 			errs = append(errs, &KeyError{Key: e.key, Value: trunc(e.value), Line: e.line, Err: err})
 		}
 	}
-	errs = append(errs, c.crossCheck(seen)...)
+	errs = append(errs, c.crossCheck(seen, append(prior[:len(prior):len(prior)], errs...).keys())...)
 	return c, errs
+}
+
+// keys returns the keys that have a problem, so that a key is reported once:
+// a relative LPRD_SIGNING_KEY is "expected an absolute path", not also
+// "required, not set", and its file is not opened.
+func (p Problems) keys() map[string]bool {
+	m := map[string]bool{}
+	for _, e := range p {
+		if e.Key != "" {
+			m[e.Key] = true
+		}
+	}
+	return m
 }
 
 func unknownKeyErr(k string) error {
@@ -407,28 +484,27 @@ func unknownKeyErr(k string) error {
 	return errors.New("unknown key (see deploy/lprd.env for the list)")
 }
 
-// crossCheck validates rules that involve several keys.
-func (c *Config) crossCheck(seen map[string]int) Problems {
+// crossCheck validates rules that involve several keys. Keys in bad already
+// have a problem and are not checked again.
+func (c *Config) crossCheck(seen map[string]int, bad map[string]bool) Problems {
 	var errs Problems
 	add := func(key, val string, err error) {
 		errs = append(errs, &KeyError{Key: key, Value: val, Line: seen[key], Err: err})
 	}
 	for _, k := range required {
-		if v := c.get(k); v == "" {
+		if v := c.get(k); v == "" && !bad[k] {
 			add(k, "", errors.New("required, not set"))
 		}
 	}
-	if u, err := url.Parse(c.MQTTBroker); err == nil && c.MQTTBroker != "" {
-		switch u.Scheme {
-		case "tcp", "mqtt", "ws":
-			if !c.MQTTAllowPlaintext {
-				add("LPRD_MQTT_BROKER", c.MQTTBroker, errors.New("plain-text broker refused: use ssl:// with LPRD_MQTT_CA/CERT/KEY, or set LPRD_MQTT_ALLOW_PLAINTEXT=true for a loopback demo"))
-			}
-		case "ssl", "tls", "mqtts", "wss":
-			if c.MQTTCA == "" {
+	if b, err := mqttclient.ParseBroker(c.MQTTBroker); err == nil && !bad["LPRD_MQTT_BROKER"] {
+		switch {
+		case !b.TLS && !c.MQTTAllowPlaintext:
+			add("LPRD_MQTT_BROKER", c.MQTTBroker, errors.New("plain-text broker refused: use ssl:// with LPRD_MQTT_CA/CERT/KEY, or set LPRD_MQTT_ALLOW_PLAINTEXT=true for a loopback demo"))
+		case b.TLS:
+			if c.MQTTCA == "" && !bad["LPRD_MQTT_CA"] {
 				add("LPRD_MQTT_CA", "", errors.New("required for an ssl:// broker: PEM file of the broker's CA"))
 			}
-			if (c.MQTTCert == "") != (c.MQTTKey == "") {
+			if (c.MQTTCert == "") != (c.MQTTKey == "") && !bad["LPRD_MQTT_CERT"] && !bad["LPRD_MQTT_KEY"] {
 				add("LPRD_MQTT_CERT", c.MQTTCert, errors.New("LPRD_MQTT_CERT and LPRD_MQTT_KEY must be set together (mutual TLS)"))
 			}
 		}
@@ -442,33 +518,47 @@ func (c *Config) crossCheck(seen map[string]int) Problems {
 	if c.FusionGap > c.FusionMaxDelay {
 		add("LPRD_FUSION_GAP", c.FusionGap.String(), fmt.Errorf("must not exceed LPRD_FUSION_MAX_DELAY (%s)", c.FusionMaxDelay))
 	}
+	if err := c.captureOptions().Validate(); err != nil && !badPrefix(bad, "LPRD_CAMERA") && !bad["LPRD_REPLAY_RATE"] {
+		// The key ranges are meant to keep this from happening; it is the
+		// capture package's own word on what it will open.
+		add("LPRD_CAMERA", c.Camera, fmt.Errorf("refused by capture: %v", strings.ReplaceAll(err.Error(), "\n", "; ")))
+	}
 	return errs
 }
 
-// checkFiles verifies that the files the configuration names exist and are
-// readable, so that `lprd check` reports them before the service starts.
-func (c *Config) checkFiles() Problems {
-	var errs Problems
-	for _, f := range []struct{ key, path string }{
-		{"LPRD_BACKEND_KEY", c.BackendKey}, {"LPRD_SIGNING_KEY", c.SigningKey},
-		{"LPRD_MQTT_CA", c.MQTTCA}, {"LPRD_MQTT_CERT", c.MQTTCert}, {"LPRD_MQTT_KEY", c.MQTTKey},
-	} {
-		if f.path == "" {
-			continue
-		}
-		fh, err := os.Open(f.path)
-		if err != nil {
-			errs = append(errs, &KeyError{Key: f.key, Value: f.path, Err: fmt.Errorf("cannot read: %w", errors.Unwrap(err))})
-			continue
-		}
-		fh.Close()
-	}
-	if c.StateDir != "" {
-		if st, err := os.Stat(c.StateDir); err == nil && !st.IsDir() {
-			errs = append(errs, &KeyError{Key: "LPRD_STATE_DIR", Value: c.StateDir, Err: errors.New("exists and is not a folder")})
+func badPrefix(bad map[string]bool, prefix string) bool {
+	for k := range bad {
+		if strings.HasPrefix(k, prefix) {
+			return true
 		}
 	}
-	return errs
+	return false
+}
+
+// captureOptions are the capture options the configuration gives; the daemon
+// adds its logger and frame pool size.
+func (c *Config) captureOptions() capture.Options {
+	return capture.Options{
+		Camera: c.Camera, Format: c.CameraFormat, Width: c.CameraWidth, Height: c.CameraHeight,
+		FPS: float64(c.CameraFPS), Buffers: c.CameraBuffers,
+		Exposure:   time.Duration(max(c.CameraExposure, 0)) * 100 * time.Microsecond,
+		ManualGain: c.CameraGain >= 0, Gain: c.CameraGain,
+		ReplayRate: c.ReplayRate, Loop: c.ReplayLoop,
+	}
+}
+
+// uplinkOptions are the uplink options the configuration gives; the daemon
+// adds its health function, version and logger.
+func (c *Config) uplinkOptions() uplink.Options {
+	return uplink.Options{
+		Broker: c.MQTTBroker, AllowPlaintext: c.MQTTAllowPlaintext,
+		CAFile: c.MQTTCA, CertFile: c.MQTTCert, KeyFile: c.MQTTKey, ClientID: c.MQTTClientID,
+		TopicPrefix: c.TopicPrefix, Site: c.Site, DeviceID: c.DeviceID,
+		RecipientKeyFile: c.BackendKey, SigningKeyFile: c.SigningKey, Suite: c.Suite,
+		StateDir: c.StateDir, OutboxMaxCount: c.OutboxMaxCount, OutboxMaxBytes: c.OutboxMaxBytes,
+		OutboxMaxAge: c.OutboxMaxAge, OutboxPolicy: c.OutboxPolicy,
+		PublishTimeout: c.PublishTimeout, HealthInterval: c.HealthInterval,
+	}
 }
 
 func (c *Config) get(key string) string {
@@ -509,6 +599,9 @@ func setEnum(field func(*Config) *string, allowed ...string) func(*Config, strin
 func setInt(field func(*Config) *int, lo, hi int) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
+		if errors.Is(err, strconv.ErrRange) {
+			return fmt.Errorf("out of range: expected %d to %d", lo, hi)
+		}
 		if err != nil {
 			return fmt.Errorf("expected a whole number from %d to %d", lo, hi)
 		}
@@ -523,6 +616,9 @@ func setInt(field func(*Config) *int, lo, hi int) func(*Config, string) error {
 func setFloat(field func(*Config) *float64, lo, hi float64) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return fmt.Errorf("out of range: expected %g to %g", lo, hi)
+		}
 		if err != nil || f != f {
 			return fmt.Errorf("expected a number from %g to %g", lo, hi)
 		}
@@ -552,7 +648,7 @@ func setDuration(field func(*Config) *time.Duration, lo, hi time.Duration) func(
 	return func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return errors.New("expected a duration with a unit, like 500ms, 30s, 5m or 72h")
+			return fmt.Errorf("expected a duration with a unit, like 500ms, 30s, 5m or 72h, from %s to %s", lo, hi)
 		}
 		if d < lo || d > hi {
 			return fmt.Errorf("out of range: expected %s to %s", lo, hi)
@@ -598,6 +694,9 @@ func setBytes(field func(*Config) *int64) func(*Config, string) error {
 				continue
 			}
 			n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+			if errors.Is(err, strconv.ErrRange) {
+				return errors.New("out of range: expected 1KiB to 1PiB")
+			}
 			if err != nil {
 				break
 			}
@@ -614,53 +713,52 @@ func setBytes(field func(*Config) *int64) func(*Config, string) error {
 	}
 }
 
+// maxExposure is the longest manual exposure capture accepts (10 s), in the
+// key's 100 us units.
+const maxExposure = 100000
+
+func setEvenInt(field func(*Config) *int, lo, hi int) func(*Config, string) error {
+	set := setInt(field, lo, hi)
+	return func(c *Config, v string) error {
+		if err := set(c, v); err != nil {
+			return err
+		}
+		if *field(c)%2 != 0 {
+			return fmt.Errorf("expected an even number from %d to %d", lo, hi)
+		}
+		return nil
+	}
+}
+
+// setCamera checks the camera with capture's own rules (one list of stream
+// schemes); a device, file or folder must also be an absolute path.
 func setCamera(c *Config, v string) error {
 	c.Camera = v
 	if v == "" {
 		return nil
 	}
-	if strings.Contains(v, "://") {
-		u, err := url.Parse(v)
-		if err != nil || u.Host == "" {
-			return errors.New("expected a URL like rtsp://host/path")
-		}
-		switch u.Scheme {
-		case "rtsp", "rtsps", "http", "https":
-			return nil
-		}
-		return fmt.Errorf("unsupported scheme %q: expected rtsp, rtsps, http or https", u.Scheme)
+	if err := capture.ValidateCamera(v); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "camera: "))
+	}
+	if capture.IsStream(v) {
+		return nil
 	}
 	return setPath(func(c *Config) *string { return &c.Camera })(c, v)
 }
 
 func setReplayRate(c *Config, v string) error {
-	switch v {
-	case "recorded", "fast":
-		c.ReplayRate = v
-		return nil
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || !(f > 0 && f <= 1000) {
-		return errors.New("expected recorded, fast, or frames per second from 0 to 1000")
+	if _, err := capture.ParseReplayRate(v); err != nil {
+		return errors.New("expected recorded, fast, or frames per second (more than 0, at most 1000)")
 	}
 	c.ReplayRate = v
 	return nil
 }
 
+// setRegions loads the rule sets as the daemon does (plateformat.Load), so
+// that a region the daemon does not know is refused here.
 func setRegions(c *Config, v string) error {
-	var bad []string
-	for _, r := range strings.Split(v, ",") {
-		r = strings.ToLower(strings.TrimSpace(r))
-		if r == "us" || r == "mx" {
-			continue
-		}
-		if st, ok := strings.CutPrefix(r, "us-"); ok && len(st) == 2 && st[0] >= 'a' && st[0] <= 'z' && st[1] >= 'a' && st[1] <= 'z' {
-			continue
-		}
-		bad = append(bad, r)
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("unknown region %q: expected us, mx or us-XX, comma separated", strings.Join(bad, ","))
+	if _, err := plateformat.Load(v); err != nil {
+		return err
 	}
 	c.PlateRegions = strings.ToLower(v)
 	return nil
@@ -671,15 +769,27 @@ func setBroker(c *Config, v string) error {
 	if v == "" {
 		return nil
 	}
-	u, err := url.Parse(v)
-	if err != nil || u.Host == "" || u.Port() == "" {
-		return errors.New("expected a URL with a port, like ssl://broker:8883")
+	if _, err := mqttclient.ParseBroker(v); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "MQTT broker "+v+": "))
 	}
-	switch u.Scheme {
-	case "ssl", "tls", "mqtts", "tcp", "mqtt":
-		return nil
+	return nil
+}
+
+func setSuite(c *Config, v string) error {
+	s, err := envelope.ParseSuite(v)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("unsupported scheme %q: expected ssl:// (or tcp:// for loopback tests)", u.Scheme)
+	c.Suite = s.String()
+	return nil
+}
+
+func setOutboxPolicy(c *Config, v string) error {
+	if _, err := outbox.ParsePolicy(v); err != nil {
+		return errors.New("expected drop-oldest or reject-new")
+	}
+	c.OutboxPolicy = v
+	return nil
 }
 
 func setTopicPrefix(c *Config, v string) error {
@@ -688,19 +798,4 @@ func setTopicPrefix(c *Config, v string) error {
 	}
 	c.TopicPrefix = v
 	return nil
-}
-
-// loadConfig reads the configuration from an env file (when path is not
-// empty) or from the process environment.
-func loadConfig(path string, environ []string) (Config, Problems) {
-	if path == "" {
-		return buildConfig(environEntries(environ))
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, Problems{{Err: fmt.Errorf("env file %s: %w", path, err)}}
-	}
-	entries, errs := parseEnvFile(bytes.NewReader(data))
-	c, more := buildConfig(entries)
-	return c, append(errs, more...)
 }

@@ -16,6 +16,13 @@ func envTemplate() string {
 # Format: KEY=VALUE per line (systemd EnvironmentFile); quotes are optional; comments on
 # their own line. An empty or commented-out key takes its default.
 #
+# lprd reads either this file (lprd run -env FILE, lprd check FILE) or, without one, the
+# environment (systemd's EnvironmentFile=). With a file, the file wins: an LPRD_ variable
+# also set in the environment to another value is reported as a problem, not silently
+# ignored. A file writable by others is refused. lprd check and lprd run refuse the same
+# things: every key's value, and the files it names (backend and signing keys, TLS files,
+# the state folder, a replayed camera file), reported all at once.
+#
 # Generated from cmd/lprd/config.go (go test ./cmd/lprd -run TestEnvTemplate -update).
 `)
 	section := map[string]string{

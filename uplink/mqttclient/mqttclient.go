@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"time"
 
@@ -92,26 +91,23 @@ var ErrPlaintext = errors.New("plain-text MQTT refused: use ssl:// with a CA and
 
 // New returns a paho-backed Client. It does not connect.
 func New(cfg Config) (Client, error) {
-	u, err := url.Parse(cfg.Broker)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("MQTT broker %q: want scheme://host:port", cfg.Broker)
+	b, err := ParseBroker(cfg.Broker)
+	if err != nil {
+		return nil, err
 	}
 	o := mqtt.NewClientOptions()
-	switch u.Scheme {
-	case "tcp", "mqtt":
+	if !b.TLS {
 		if !cfg.AllowPlaintext {
 			return nil, fmt.Errorf("MQTT broker %s: %w", cfg.Broker, ErrPlaintext)
 		}
-		o.AddBroker("tcp://" + u.Host)
-	case "ssl", "tls", "mqtts":
+		o.AddBroker("tcp://" + b.Host)
+	} else {
 		tc, err := TLSConfig(cfg.CAFile, cfg.CertFile, cfg.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("MQTT broker %s: %w", cfg.Broker, err)
 		}
-		o.AddBroker("ssl://" + u.Host)
+		o.AddBroker("ssl://" + b.Host)
 		o.SetTLSConfig(tc)
-	default:
-		return nil, fmt.Errorf("MQTT broker %s: scheme %q: want ssl://, tls://, mqtts:// or tcp://", cfg.Broker, u.Scheme)
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 10 * time.Second
