@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+
+	"github.com/lprd/lprd/internal/harden"
 )
 
 // Exit statuses of `lprd run`, for systemd and operators.
@@ -35,7 +37,7 @@ func runMain(args []string) int {
 		}
 		return exitConfig
 	}
-	if err := harden(); err != nil {
+	if err := harden.Apply(); err != nil {
 		fmt.Fprintf(os.Stderr, "lprd: %v\n", err)
 		return exitStartup
 	}
