@@ -13,6 +13,7 @@ import (
 	"github.com/lprd/lprd/ocr/plateformat"
 	"github.com/lprd/lprd/uplink"
 	"github.com/lprd/lprd/uplink/envelope"
+	"github.com/lprd/lprd/uplink/mqttclient"
 	"github.com/lprd/lprd/uplink/uplinktest"
 )
 
@@ -463,16 +464,31 @@ func FuzzParseEnv(f *testing.F) {
 	f.Add(validEnv)
 	f.Add("LPRD_X=\"a\\\"b\"\n\ufeffLPRD_LANE=1\n;c\nexport LPRD_SITE='q'")
 	f.Add("LPRD_OUTBOX_MAX_BYTES=9223372036854775807GiB\nLPRD_MIN_CONFIDENCE=NaN")
+	f.Add("LPRD_SITE=" + strings.Repeat("x", maxLineBytes+10) + "\nLPRD_LANE=\x00\xff\n\x01\x02")
+	f.Add("LPRD_DEVICE_ID=d\nLPRD_SITE=s\nLPRD_MQTT_BROKER=tcp://h:1\nLPRD_MQTT_ALLOW_PLAINTEXT=1\nLPRD_BACKEND_KEY=/k\nLPRD_SIGNING_KEY=/k\nLPRD_CAMERA_WIDTH=161\nLPRD_PLATE_REGIONS=us-zz")
 	f.Fuzz(func(t *testing.T, s string) {
-		entries, errs := parseEnvFile(strings.NewReader(s))
-		for _, e := range errs {
+		entries, perrs := parseEnvFile(strings.NewReader(s))
+		for _, e := range perrs {
 			_ = e.Error()
 		}
-		c, errs := buildConfig(entries)
+		c, errs := buildConfigAfter(entries, perrs)
 		if len(errs) == 0 {
-			// A configuration without problems must be usable as is.
+			// A configuration without problems must be usable as is, by the
+			// packages' own parsers.
 			if c.DeviceID == "" || c.MQTTBroker == "" || c.OutboxMaxBytes < 1024 || c.MinConfidence != c.MinConfidence {
 				t.Fatalf("accepted an unusable configuration: %+v", c)
+			}
+			if _, err := plateformat.Load(c.PlateRegions); err != nil {
+				t.Fatalf("accepted regions the daemon refuses: %v", err)
+			}
+			if err := c.captureOptions().Validate(); err != nil {
+				t.Fatalf("accepted camera options capture refuses: %v", err)
+			}
+			if _, err := mqttclient.ParseBroker(c.MQTTBroker); err != nil {
+				t.Fatalf("accepted a broker mqttclient refuses: %v", err)
+			}
+			if _, err := envelope.ParseSuite(c.Suite); err != nil {
+				t.Fatalf("accepted a suite envelope refuses: %v", err)
 			}
 		}
 	})
