@@ -203,67 +203,119 @@ func (r *Receiver) accept(topic string, payload []byte) (Read, error) {
 	if err != nil {
 		return Read{}, r.reject(Malformed, "", 0, err)
 	}
-	dev, seq := env.DeviceID, env.Seq
+	if err := r.authenticate(env); err != nil {
+		return Read{}, err
+	}
+	// A genuine envelope: is it where its device publishes? Checked before
+	// the replay memory so that a copy on another topic is counted as what
+	// it is, and changes nothing.
+	topicSite, err := r.checkTopic(env, topic)
+	if err != nil {
+		return Read{}, err
+	}
+	if err := r.checkFresh(env); err != nil {
+		return Read{}, err
+	}
+	ev, plain, err := r.open(env, topic, topicSite)
+	if err != nil {
+		return Read{}, err
+	}
+	rd := Read{DeviceID: env.DeviceID, Seq: env.Seq, SealedAt: env.SealedAt, Suite: env.Suite, Event: ev, Plain: plain}
+	r.remember(&rd)
+	return rd, nil
+}
+
+// authenticate checks env's signature against its device's known keys
+// (UnknownDevice, Tampered).
+func (r *Receiver) authenticate(env *envelope.Envelope) error {
 	var pub ed25519.PublicKey
-	for _, k := range r.opt.DeviceKeys[dev] {
+	for _, k := range r.opt.DeviceKeys[env.DeviceID] {
 		if envelope.SigningKeyID(k) == env.SigningKeyID {
 			pub = k
 		}
 	}
 	if pub == nil {
-		return Read{}, r.reject(UnknownDevice, dev, seq, fmt.Errorf("no public key %v for this device", env.SigningKeyID))
+		return r.reject(UnknownDevice, env.DeviceID, env.Seq, fmt.Errorf("no public key %v for this device", env.SigningKeyID))
 	}
 	if err := env.Verify(pub); err != nil {
-		return Read{}, r.reject(Tampered, dev, seq, err)
+		return r.reject(Tampered, env.DeviceID, env.Seq, err)
 	}
-	// A genuine envelope: is it where its device publishes? Checked before
-	// the replay memory so that a copy on another topic is counted as what
-	// it is, and changes nothing.
-	topicSite, topicDev, topicOK := topicParts(topic)
-	if topic != "" && !topicOK {
-		return Read{}, r.reject(TopicMismatch, dev, seq, fmt.Errorf("topic %q is not <prefix>/<site>/<device>/reads", topic))
+	return nil
+}
+
+// checkTopic checks that topic, when given, is a reads topic of env's
+// device, and returns its site (TopicMismatch).
+func (r *Receiver) checkTopic(env *envelope.Envelope, topic string) (site string, err error) {
+	if topic == "" {
+		return "", nil
 	}
-	if topic != "" && topicDev != dev {
-		return Read{}, r.reject(TopicMismatch, dev, seq, fmt.Errorf("envelope of device %s on topic %q of device %s", dev, topic, topicDev))
+	dev, seq := env.DeviceID, env.Seq
+	topicSite, topicDev, ok := topicParts(topic)
+	if !ok {
+		return "", r.reject(TopicMismatch, dev, seq, fmt.Errorf("topic %q is not <prefix>/<site>/<device>/reads", topic))
 	}
+	if topicDev != dev {
+		return "", r.reject(TopicMismatch, dev, seq, fmt.Errorf("envelope of device %s on topic %q of device %s", dev, topic, topicDev))
+	}
+	return topicSite, nil
+}
+
+// checkFresh refuses an envelope sealed outside the time window
+// (OutOfWindow) or whose sequence number was already accepted or has left
+// the replay window (Duplicate, Replayed).
+func (r *Receiver) checkFresh(env *envelope.Envelope) error {
+	dev, seq := env.DeviceID, env.Seq
 	now := r.opt.Now()
 	if env.SealedAt.Before(now.Add(-r.opt.MaxAge)) || env.SealedAt.After(now.Add(r.opt.MaxSkew)) {
-		return Read{}, r.reject(OutOfWindow, dev, seq, fmt.Errorf("sealed at %v, window is %v before to %v after %v",
+		return r.reject(OutOfWindow, dev, seq, fmt.Errorf("sealed at %v, window is %v before to %v after %v",
 			env.SealedAt.Format(time.RFC3339), r.opt.MaxAge, r.opt.MaxSkew, now.UTC().Format(time.RFC3339)))
 	}
 	d := r.devices[dev]
 	if d != nil && seq <= d.high {
 		if d.high-seq >= r.opt.ReplayWindow {
-			return Read{}, r.reject(Replayed, dev, seq, fmt.Errorf("below the replay window (highest %d)", d.high))
+			return r.reject(Replayed, dev, seq, fmt.Errorf("below the replay window (highest %d)", d.high))
 		}
 		if d.has(seq, r.opt.ReplayWindow) {
-			return Read{}, r.reject(Duplicate, dev, seq, errors.New("sequence number already accepted"))
+			return r.reject(Duplicate, dev, seq, errors.New("sequence number already accepted"))
 		}
 	}
+	return nil
+}
+
+// open decrypts env and checks its event: of env's device, of the topic's
+// site when topicSite is given, not accepted before (WrongRecipient,
+// Tampered, InvalidEvent, TopicMismatch, Duplicate).
+func (r *Receiver) open(env *envelope.Envelope, topic, topicSite string) (envelope.Event, []byte, error) {
+	dev, seq := env.DeviceID, env.Seq
 	k := r.keys[env.RecipientKeyID]
 	if k == nil {
-		return Read{}, r.reject(WrongRecipient, dev, seq, fmt.Errorf("sealed to key %v", env.RecipientKeyID))
+		return envelope.Event{}, nil, r.reject(WrongRecipient, dev, seq, fmt.Errorf("sealed to key %v", env.RecipientKeyID))
 	}
 	plain, err := env.Open(k)
 	if err != nil {
-		return Read{}, r.reject(Tampered, dev, seq, err)
+		return envelope.Event{}, nil, r.reject(Tampered, dev, seq, err)
 	}
 	ev, err := envelope.ParseEvent(plain)
 	if err != nil {
-		return Read{}, r.reject(InvalidEvent, dev, seq, err)
+		return envelope.Event{}, nil, r.reject(InvalidEvent, dev, seq, err)
 	}
 	if ev.DeviceID != dev {
-		return Read{}, r.reject(InvalidEvent, dev, seq, fmt.Errorf("event names device %q", ev.DeviceID))
+		return envelope.Event{}, nil, r.reject(InvalidEvent, dev, seq, fmt.Errorf("event names device %q", ev.DeviceID))
 	}
 	if topic != "" && ev.Site != topicSite {
-		return Read{}, r.reject(TopicMismatch, dev, seq, fmt.Errorf("event of site %s on topic %q of site %s", ev.Site, topic, topicSite))
+		return envelope.Event{}, nil, r.reject(TopicMismatch, dev, seq, fmt.Errorf("event of site %s on topic %q of site %s", ev.Site, topic, topicSite))
 	}
 	if _, ok := r.ids[ev.EventID]; ok {
-		return Read{}, r.reject(Duplicate, dev, seq, fmt.Errorf("event %s already accepted", ev.EventID))
+		return envelope.Event{}, nil, r.reject(Duplicate, dev, seq, fmt.Errorf("event %s already accepted", ev.EventID))
 	}
+	return ev, plain, nil
+}
 
-	// Accepted: remember the number and the id.
-	rd := Read{DeviceID: dev, Seq: seq, SealedAt: env.SealedAt, Suite: env.Suite, Event: ev, Plain: plain}
+// remember records an accepted read: its sequence number in its device's
+// window (setting rd's Missing, Reset or Late) and its event id.
+func (r *Receiver) remember(rd *Read) {
+	dev, seq := rd.DeviceID, rd.Seq
+	d := r.devices[dev]
 	if d == nil {
 		d = &device{high: seq, seen: make([]uint64, r.opt.ReplayWindow/64)}
 		r.devices[dev] = d
@@ -287,11 +339,10 @@ func (r *Receiver) accept(topic string, payload []byte) (Read, error) {
 	if old := r.idRing[r.idNext]; old != "" {
 		delete(r.ids, old)
 	}
-	r.idRing[r.idNext] = ev.EventID
+	r.idRing[r.idNext] = rd.Event.EventID
 	r.idNext = (r.idNext + 1) % len(r.idRing)
-	r.ids[ev.EventID] = struct{}{}
+	r.ids[rd.Event.EventID] = struct{}{}
 	r.stats.Accepted++
-	return rd, nil
 }
 
 func (d *device) has(seq, w uint64) bool {
