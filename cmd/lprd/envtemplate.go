@@ -17,11 +17,11 @@ func envTemplate() string {
 # their own line. An empty or commented-out key takes its default.
 #
 # lprd reads either this file (lprd run -env FILE, lprd check FILE) or, without one, the
-# environment (systemd's EnvironmentFile=). With a file, the file wins: an LPRD_ variable
-# also set in the environment to another value is reported as a problem, not silently
-# ignored. A file writable by others is refused. lprd check and lprd run refuse the same
-# things: every key's value, and the files it names (backend and signing keys, TLS files,
-# the state folder, a replayed camera file), reported all at once.
+# environment (systemd's EnvironmentFile=). With a file, the file wins and the environment
+# is not read: an LPRD_ variable set in the environment to a value the file does not have is
+# reported as a problem, not silently ignored. A file writable by others is refused. lprd
+# check and lprd run refuse the same things: every key's value, and the files it names
+# (backend and signing keys, TLS files, the state folder, a replayed camera file), all at once.
 #
 # Generated from cmd/lprd/config.go (go test ./cmd/lprd -run TestEnvTemplate -update).
 `)
