@@ -442,7 +442,7 @@ func buildConfigAfter(entries []envEntry, prior Problems) (Config, Problems) {
 			continue
 		}
 		if prev, dup := seen[e.key]; dup && e.line > 0 {
-			errs = append(errs, &KeyError{Key: e.key, Value: trunc(e.value), Line: e.line, Err: fmt.Errorf("set twice (first on line %d)", prev)})
+			errs = append(errs, &KeyError{Key: e.key, Value: shown(e), Line: e.line, Err: fmt.Errorf("set twice (first on line %d)", prev)})
 			continue
 		}
 		seen[e.key] = e.line
@@ -451,7 +451,7 @@ func buildConfigAfter(entries []envEntry, prior Problems) (Config, Problems) {
 			v = spec.def
 		}
 		if err := spec.set(&c, v); err != nil {
-			errs = append(errs, &KeyError{Key: e.key, Value: trunc(e.value), Line: e.line, Err: err})
+			errs = append(errs, &KeyError{Key: e.key, Value: shown(e), Line: e.line, Err: err})
 		}
 	}
 	errs = append(errs, c.crossCheck(seen, append(prior[:len(prior):len(prior)], errs...).keys())...)
@@ -469,6 +469,15 @@ func (p Problems) keys() map[string]bool {
 		}
 	}
 	return m
+}
+
+// shown is e's value as a problem shows it: shortened, and without the
+// credentials a camera URL may carry.
+func shown(e envEntry) string {
+	if e.key == "LPRD_CAMERA" {
+		return trunc(capture.Redact(e.value))
+	}
+	return trunc(e.value)
 }
 
 func unknownKeyErr(k string) error {

@@ -82,6 +82,7 @@ func TestConfigProblems(t *testing.T) {
 		{"broker scheme", "LPRD_MQTT_BROKER=ws://broker:80", []string{"LPRD_MQTT_BROKER", `"ws"`, "ssl://"}},
 		{"unknown state", "LPRD_PLATE_REGIONS=us-zz", []string{"LPRD_PLATE_REGIONS", `"us-zz"`, "unknown"}},
 		{"camera url host", "LPRD_CAMERA=rtsp:///stream", []string{"LPRD_CAMERA", "rtsp://host/path"}},
+		{"camera credentials", "LPRD_CAMERA=ftp://admin:secret@cam/x", []string{"LPRD_CAMERA", `"ftp"`, "ftp://cam/x"}},
 		{"replay rate", "LPRD_REPLAY_RATE=0", []string{"LPRD_REPLAY_RATE", "frames per second"}},
 		{"odd width", "LPRD_CAMERA_WIDTH=1281", []string{"LPRD_CAMERA_WIDTH", "even number"}},
 		{"exposure", "LPRD_CAMERA_EXPOSURE=200000", []string{"LPRD_CAMERA_EXPOSURE", "out of range", "-1 to 100000"}},
