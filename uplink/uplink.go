@@ -140,12 +140,8 @@ var (
 // MinClock is the earliest time Submit accepts as "now".
 var MinClock = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// New checks the options, loads the keys and opens the outbox. It does not
-// connect; Run does.
-func New(ctx context.Context, opt Options) (*Uplink, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
+// setDefaults fills the zero fields with their defaults.
+func (opt *Options) setDefaults() {
 	if opt.TopicPrefix == "" {
 		opt.TopicPrefix = DefaultTopicPrefix
 	}
@@ -173,25 +169,30 @@ func New(ctx context.Context, opt Options) (*Uplink, error) {
 	if opt.NewClient == nil {
 		opt.NewClient = mqttclient.New
 	}
-	log := opt.Logger
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if !envelope.ValidID(opt.DeviceID) {
-		return nil, fmt.Errorf("uplink: device id %q: want 1-%d of [A-Za-z0-9._-]", opt.DeviceID, envelope.MaxIDLen)
-	}
-	if !envelope.ValidID(opt.Site) {
-		return nil, fmt.Errorf("uplink: site %q: want 1-%d of [A-Za-z0-9._-]", opt.Site, envelope.MaxIDLen)
-	}
-	if strings.ContainsAny(opt.TopicPrefix, "+#\x00") || strings.HasPrefix(opt.TopicPrefix, "/") || strings.HasSuffix(opt.TopicPrefix, "/") {
-		return nil, fmt.Errorf("uplink: topic prefix %q: no wildcards, no leading or trailing /", opt.TopicPrefix)
-	}
 	if opt.ClientID == "" {
 		opt.ClientID = "lprd-" + opt.DeviceID
 	}
-	if opt.StateDir == "" {
-		return nil, errors.New("uplink: no state folder given")
+}
+
+// validate checks the ids, the topic prefix and the state folder.
+func (opt *Options) validate() error {
+	if !envelope.ValidID(opt.DeviceID) {
+		return fmt.Errorf("uplink: device id %q: want 1-%d of [A-Za-z0-9._-]", opt.DeviceID, envelope.MaxIDLen)
 	}
+	if !envelope.ValidID(opt.Site) {
+		return fmt.Errorf("uplink: site %q: want 1-%d of [A-Za-z0-9._-]", opt.Site, envelope.MaxIDLen)
+	}
+	if strings.ContainsAny(opt.TopicPrefix, "+#\x00") || strings.HasPrefix(opt.TopicPrefix, "/") || strings.HasSuffix(opt.TopicPrefix, "/") {
+		return fmt.Errorf("uplink: topic prefix %q: no wildcards, no leading or trailing /", opt.TopicPrefix)
+	}
+	if opt.StateDir == "" {
+		return errors.New("uplink: no state folder given")
+	}
+	return nil
+}
+
+// sealer loads the keys and makes the envelope sealer.
+func (opt *Options) sealer() (*envelope.Sealer, error) {
 	suite, err := envelope.ParseSuite(opt.Suite)
 	if err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
@@ -211,6 +212,27 @@ func New(ctx context.Context, opt Options) (*Uplink, error) {
 	sealer, err := envelope.NewSealer(opt.DeviceID, suite, rcpt, signer)
 	if err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
+	}
+	return sealer, nil
+}
+
+// New checks the options, loads the keys and opens the outbox. It does not
+// connect; Run does.
+func New(ctx context.Context, opt Options) (*Uplink, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	opt.setDefaults()
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := opt.validate(); err != nil {
+		return nil, err
+	}
+	sealer, err := opt.sealer()
+	if err != nil {
+		return nil, err
 	}
 	policy, err := outbox.ParsePolicy(opt.OutboxPolicy)
 	if err != nil {
@@ -396,66 +418,24 @@ func (u *Uplink) Run(ctx context.Context) error {
 	defer expire.Stop()
 	retry := time.NewTicker(storeRetryTick)
 	defer retry.Stop()
-
-	var (
-		inflight []flight
-		cursor   uint64        // highest seq published on this connection
-		backoff  = time.Second // between failed connection attempts
-		// failWait grows while publishes fail on connections that open
-		// fine (a broker that accepts and then drops us), so such a broker
-		// is not hammered; an acknowledgement resets it.
-		failWait time.Duration
-		timer    = time.NewTimer(time.Hour)
-	)
+	l := &window{u: u, backoff: time.Second}
+	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	reset := func(why string, err error) {
-		if len(inflight) > 0 {
-			u.log.Warn("republishing unacknowledged reads", "why", why, "err", err, "from_seq", inflight[0].e.Seq, "count", len(inflight))
-		}
-		inflight = inflight[:0]
-		cursor = 0
-	}
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if !u.connected.Load() && !l.reconnect(ctx, retry.C) {
+			return nil
+		}
 		if !u.connected.Load() {
-			if failWait > 0 && !u.pause(ctx, failWait, retry.C) {
-				return nil
-			}
-			if err := u.connect(ctx); err != nil {
-				u.log.Warn("MQTT connect failed", "broker", u.opt.Broker, "err", err, "retry_in", backoff)
-				if !u.pause(ctx, backoff, retry.C) {
-					return nil
-				}
-				backoff = min(2*backoff, u.opt.MaxReconnectInterval)
-				continue
-			}
-			backoff = time.Second
-			u.publishHealth()
+			continue
 		}
-
-		// Fill the window in sequence order.
-		for len(inflight) < u.opt.InFlight {
-			next := u.box.Next(cursor, u.opt.InFlight-len(inflight))
-			if len(next) == 0 {
-				break
-			}
-			for _, e := range next {
-				cursor = e.Seq
-				env, err := u.box.Read(e)
-				if err != nil {
-					continue // expired or evicted meanwhile
-				}
-				tok := u.client.Publish(u.topics.reads, 1, false, env)
-				inflight = append(inflight, flight{e: e, tok: tok, at: time.Now()})
-			}
-		}
-
+		l.fill()
 		var headDone <-chan struct{}
-		if len(inflight) > 0 {
-			headDone = inflight[0].tok.Done()
-			timer.Reset(max(time.Until(inflight[0].at.Add(u.opt.PublishTimeout)), 0))
+		if len(l.inflight) > 0 {
+			headDone = l.inflight[0].tok.Done()
+			timer.Reset(max(time.Until(l.inflight[0].at.Add(u.opt.PublishTimeout)), 0))
 		} else {
 			timer.Reset(time.Hour)
 		}
@@ -471,7 +451,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 			}
 			u.connected.Store(false)
 			u.log.Warn("MQTT connection lost", "err", err)
-			reset("connection lost", err)
+			l.reset("connection lost", err)
 		case <-health.C:
 			u.publishHealth()
 		case <-expire.C:
@@ -479,40 +459,109 @@ func (u *Uplink) Run(ctx context.Context) error {
 		case <-retry.C:
 			u.retryStore()
 		case <-timer.C:
-			failWait = min(max(2*failWait, 100*time.Millisecond), u.opt.MaxReconnectInterval)
-			u.failures.Add(1)
-			u.connected.Store(false)
-			u.client.Disconnect(0)
-			reset("no acknowledgement within the publish timeout", nil)
+			l.fail("no acknowledgement within the publish timeout", nil)
 		case <-headDone:
-			// Acknowledge the completed prefix of the window in one go.
-			var acks []uint64
-			var failed error
-			for _, f := range inflight {
-				if !isDone(f.tok) {
-					break
-				}
-				if failed = f.tok.Error(); failed != nil {
-					break
-				}
-				acks = append(acks, f.e.Seq)
-			}
-			inflight = inflight[len(acks):]
-			if len(acks) > 0 {
-				failWait = 0
-			}
-			if err := u.box.Ack(acks...); err != nil {
-				u.log.Error("outbox", "err", err)
-			}
-			if failed != nil {
-				failWait = min(max(2*failWait, 100*time.Millisecond), u.opt.MaxReconnectInterval)
-				u.failures.Add(1)
-				u.connected.Store(false)
-				u.client.Disconnect(0)
-				reset("publish failed", failed)
-			}
+			l.acknowledge()
 		}
 	}
+}
+
+// window is Run's publish window: the reads published on this connection and
+// not yet acknowledged, in sequence order. It belongs to Run's goroutine.
+type window struct {
+	u        *Uplink
+	inflight []flight
+	cursor   uint64        // highest seq published on this connection
+	backoff  time.Duration // between failed connection attempts
+	// failWait grows while publishes fail on connections that open fine (a
+	// broker that accepts and then drops us), so such a broker is not
+	// hammered; an acknowledgement resets it.
+	failWait time.Duration
+}
+
+// reconnect tries one connection after the waits that apply. It returns false
+// when ctx is done.
+func (l *window) reconnect(ctx context.Context, retry <-chan time.Time) bool {
+	u := l.u
+	if l.failWait > 0 && !u.pause(ctx, l.failWait, retry) {
+		return false
+	}
+	if err := u.connect(ctx); err != nil {
+		u.log.Warn("MQTT connect failed", "broker", u.opt.Broker, "err", err, "retry_in", l.backoff)
+		if !u.pause(ctx, l.backoff, retry) {
+			return false
+		}
+		l.backoff = min(2*l.backoff, u.opt.MaxReconnectInterval)
+		return true
+	}
+	l.backoff = time.Second
+	u.publishHealth()
+	return true
+}
+
+// fill publishes the next reads of the outbox until the window is full.
+func (l *window) fill() {
+	u := l.u
+	for len(l.inflight) < u.opt.InFlight {
+		next := u.box.Next(l.cursor, u.opt.InFlight-len(l.inflight))
+		if len(next) == 0 {
+			return
+		}
+		for _, e := range next {
+			l.cursor = e.Seq
+			env, err := u.box.Read(e)
+			if err != nil {
+				continue // expired or evicted meanwhile
+			}
+			tok := u.client.Publish(u.topics.reads, 1, false, env)
+			l.inflight = append(l.inflight, flight{e: e, tok: tok, at: time.Now()})
+		}
+	}
+}
+
+// acknowledge removes the completed prefix of the window from the outbox in one
+// go; a failed publish drops the connection.
+func (l *window) acknowledge() {
+	var acks []uint64
+	var failed error
+	for _, f := range l.inflight {
+		if !isDone(f.tok) {
+			break
+		}
+		if failed = f.tok.Error(); failed != nil {
+			break
+		}
+		acks = append(acks, f.e.Seq)
+	}
+	l.inflight = l.inflight[len(acks):]
+	if len(acks) > 0 {
+		l.failWait = 0
+	}
+	if err := l.u.box.Ack(acks...); err != nil {
+		l.u.log.Error("outbox", "err", err)
+	}
+	if failed != nil {
+		l.fail("publish failed", failed)
+	}
+}
+
+// fail drops the connection after a publish failed or timed out; what was in
+// flight is published again on the next one.
+func (l *window) fail(why string, err error) {
+	u := l.u
+	l.failWait = min(max(2*l.failWait, 100*time.Millisecond), u.opt.MaxReconnectInterval)
+	u.failures.Add(1)
+	u.connected.Store(false)
+	u.client.Disconnect(0)
+	l.reset(why, err)
+}
+
+func (l *window) reset(why string, err error) {
+	if len(l.inflight) > 0 {
+		l.u.log.Warn("republishing unacknowledged reads", "why", why, "err", err, "from_seq", l.inflight[0].e.Seq, "count", len(l.inflight))
+	}
+	l.inflight = l.inflight[:0]
+	l.cursor = 0
 }
 
 // pause waits d while the broker is away, still offering the reads held in
