@@ -31,141 +31,162 @@ type readLine struct {
 	Event         json.RawMessage `json:"event"`
 }
 
+// listenConfig is what lprctl listen's flags ask for.
+type listenConfig struct {
+	mqtt              mqttFlags
+	keyFiles, devices string
+	share             string
+	clean             bool
+	outPath, format   string
+	maxAge, maxSkew   time.Duration
+	window            uint64
+	statsEvery        time.Duration
+	statePath         string // "": no state kept
+	reconnectMax      time.Duration
+}
+
 func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var m mqttFlags
-	m.register(fs, "lprctl-listen-"+hostname())
-	keyFiles := fs.String("backend-key", os.Getenv("LPRCTL_BACKEND_KEY"), "backend HPKE private key file(s), comma-separated while rotating ($LPRCTL_BACKEND_KEY)")
-	devices := fs.String("devices", os.Getenv("LPRCTL_DEVICES"), "folder of device public keys, <device id>.pub ($LPRCTL_DEVICES)")
-	share := fs.String("share", "", "shared-subscription group: several listeners with the same group split the reads")
-	clean := fs.Bool("clean", false, "clean MQTT session (the broker forgets reads sent while the listener is away)")
-	outPath := fs.String("out", "", "append JSON lines to this file instead of stdout")
-	maxAge := fs.Duration("max-age", receiver.DefaultMaxAge, "refuse envelopes sealed longer ago (keep above the devices' LPRD_OUTBOX_MAX_AGE)")
-	maxSkew := fs.Duration("max-skew", receiver.DefaultMaxSkew, "refuse envelopes sealed this far in the future")
-	window := fs.Uint64("replay-window", receiver.DefaultReplayWindow, "sequence numbers remembered per device")
-	statsEvery := fs.Duration("stats", 0, "print the counters to stderr at this interval (0: only on exit)")
-	format := fs.String("format", "json", "output: json (one object per read, for the site's systems) or text (a table for people)")
-	statePath := fs.String("state", "", "file that keeps the replay and duplicate memory across restarts (saved every 10 s and on exit); "+
-		"default $LPRCTL_STATE, else $STATE_DIRECTORY/listen-<client id>.json (systemd StateDirectory=), else "+
-		"$XDG_STATE_HOME/lprctl/listen-<client id>.json ($XDG_STATE_HOME defaults to ~/.local/state); -state \"\" keeps none")
-	reconnectMax := fs.Duration("reconnect-max", receiver.DefaultMaxReconnectInterval, "longest wait between reconnection attempts after a broker outage (the back-off doubles from 1 s up to this)")
-	if code := parseFlags(fs, args); code >= 0 {
+	cfg, code := parseListenFlags(args, stderr)
+	if code >= 0 {
 		return code
 	}
-	if *reconnectMax <= 0 {
+	if cfg.statePath == "" {
+		fmt.Fprintf(stderr, "lprctl listen: warning: no -state: the replay and duplicate memory is lost on restart, and envelopes up to -max-age (%v) old are accepted again\n", cfg.maxAge)
+	}
+	rcv, err := newListenReceiver(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
+		return 1
+	}
+	out, err := openReadOutput(cfg.outPath, cfg.format, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
+		return 1
+	}
+	defer out.close()
+	logf := lockedLogf(stderr)
+	var bg sync.WaitGroup
+	defer bg.Wait()
+	if cfg.statePath != "" {
+		every(ctx, &bg, 10*time.Second, func() {
+			if err := rcv.SaveState(cfg.statePath); err != nil {
+				logf("%v", err)
+			}
+		})
+	}
+	if cfg.statsEvery > 0 {
+		every(ctx, &bg, cfg.statsEvery, func() { logf("%s", statsLine(rcv.Stats())) })
+	}
+	if cfg.statePath != "" {
+		logf("replay state in %s", cfg.statePath)
+	}
+	if err := receiver.Listen(ctx, rcv, cfg.listenOptions(out, logf)); err != nil {
+		fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
+		return 1
+	}
+	code = 0
+	if cfg.statePath != "" {
+		if err := rcv.SaveState(cfg.statePath); err != nil {
+			logf("%v", err)
+			code = 1
+		}
+	}
+	logf("%s", statsLine(rcv.Stats()))
+	return code
+}
+
+// parseListenFlags reads lprctl listen's flags and the default state path.
+// A code of 0 or more means exit with it (help, or a usage or state folder
+// error, already reported on stderr).
+func parseListenFlags(args []string, stderr io.Writer) (listenConfig, int) {
+	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c listenConfig
+	c.mqtt.register(fs, "lprctl-listen-"+hostname())
+	fs.StringVar(&c.keyFiles, "backend-key", os.Getenv("LPRCTL_BACKEND_KEY"), "backend HPKE private key file(s), comma-separated while rotating ($LPRCTL_BACKEND_KEY)")
+	fs.StringVar(&c.devices, "devices", os.Getenv("LPRCTL_DEVICES"), "folder of device public keys, <device id>.pub ($LPRCTL_DEVICES)")
+	fs.StringVar(&c.share, "share", "", "shared-subscription group: several listeners with the same group split the reads")
+	fs.BoolVar(&c.clean, "clean", false, "clean MQTT session (the broker forgets reads sent while the listener is away)")
+	fs.StringVar(&c.outPath, "out", "", "append JSON lines to this file instead of stdout")
+	fs.DurationVar(&c.maxAge, "max-age", receiver.DefaultMaxAge, "refuse envelopes sealed longer ago (keep above the devices' LPRD_OUTBOX_MAX_AGE)")
+	fs.DurationVar(&c.maxSkew, "max-skew", receiver.DefaultMaxSkew, "refuse envelopes sealed this far in the future")
+	fs.Uint64Var(&c.window, "replay-window", receiver.DefaultReplayWindow, "sequence numbers remembered per device")
+	fs.DurationVar(&c.statsEvery, "stats", 0, "print the counters to stderr at this interval (0: only on exit)")
+	fs.StringVar(&c.format, "format", "json", "output: json (one object per read, for the site's systems) or text (a table for people)")
+	fs.StringVar(&c.statePath, "state", "", "file that keeps the replay and duplicate memory across restarts (saved every 10 s and on exit); "+
+		"default $LPRCTL_STATE, else $STATE_DIRECTORY/listen-<client id>.json (systemd StateDirectory=), else "+
+		"$XDG_STATE_HOME/lprctl/listen-<client id>.json ($XDG_STATE_HOME defaults to ~/.local/state); -state \"\" keeps none")
+	fs.DurationVar(&c.reconnectMax, "reconnect-max", receiver.DefaultMaxReconnectInterval, "longest wait between reconnection attempts after a broker outage (the back-off doubles from 1 s up to this)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return c, code
+	}
+	if c.reconnectMax <= 0 {
 		fmt.Fprintln(stderr, "lprctl listen: -reconnect-max must be positive")
-		return 2
+		return c, 2
 	}
-	if *format != "json" && *format != "text" {
+	if c.format != "json" && c.format != "text" {
 		fmt.Fprintln(stderr, "lprctl listen: -format must be json or text")
-		return 2
+		return c, 2
 	}
-	if m.broker == "" || *keyFiles == "" || *devices == "" {
+	if c.mqtt.broker == "" || c.keyFiles == "" || c.devices == "" {
 		fmt.Fprintln(stderr, "lprctl listen: -broker, -backend-key and -devices are required")
-		return 2
+		return c, 2
 	}
 	stateSet := false
 	fs.Visit(func(f *flag.Flag) { stateSet = stateSet || f.Name == "state" })
 	if !stateSet {
-		p, err := defaultStatePath(m.clientID)
+		p, err := defaultStatePath(c.mqtt.clientID)
 		if err != nil {
 			fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
-			return 1
+			return c, 1
 		}
-		*statePath = p
+		c.statePath = p
 	}
-	if *statePath == "" {
-		fmt.Fprintf(stderr, "lprctl listen: warning: no -state: the replay and duplicate memory is lost on restart, and envelopes up to -max-age (%v) old are accepted again\n", *maxAge)
-	}
+	return c, -1
+}
+
+// newListenReceiver loads the backend and device keys and the replay state.
+func newListenReceiver(c listenConfig) (*receiver.Receiver, error) {
 	var keys []*envelope.RecipientPrivateKey
-	for _, p := range strings.Split(*keyFiles, ",") {
+	for _, p := range strings.Split(c.keyFiles, ",") {
 		k, err := envelope.LoadRecipientPrivateKeys(strings.TrimSpace(p))
 		if err != nil {
-			fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
-			return 1
+			return nil, err
 		}
 		keys = append(keys, k...)
 	}
-	devKeys, err := receiver.LoadDeviceKeys(*devices)
+	devKeys, err := receiver.LoadDeviceKeys(c.devices)
 	if err != nil {
-		fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
-		return 1
+		return nil, err
 	}
-	rcv, err := receiver.New(receiver.Options{RecipientKeys: keys, DeviceKeys: devKeys, MaxAge: *maxAge, MaxSkew: *maxSkew, ReplayWindow: *window})
+	rcv, err := receiver.New(receiver.Options{RecipientKeys: keys, DeviceKeys: devKeys, MaxAge: c.maxAge, MaxSkew: c.maxSkew, ReplayWindow: c.window})
 	if err != nil {
-		fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
-		return 1
+		return nil, err
 	}
-	if *statePath != "" {
-		if err := rcv.LoadState(*statePath); err != nil {
-			fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
-			return 1
+	if c.statePath != "" {
+		if err := rcv.LoadState(c.statePath); err != nil {
+			return nil, err
 		}
 	}
-	out := stdout
-	var file *os.File
-	if *outPath != "" {
-		if file, err = os.OpenFile(*outPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
-			fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
-			return 1
-		}
-		defer file.Close()
-		out = file
+	return rcv, nil
+}
+
+// listenOptions subscribes to every device's reads (in the -share group if
+// any), logs connection changes, gaps, counter resets and rejections, and
+// writes each read to out.
+func (c listenConfig) listenOptions(out *readOutput, logf func(string, ...any)) receiver.ListenOptions {
+	topic := c.mqtt.prefix + "/+/+/reads"
+	if c.share != "" {
+		topic = "$share/" + c.share + "/" + topic
 	}
-	w := bufio.NewWriter(out)
-	var errMu sync.Mutex
-	logf := func(format string, a ...any) {
-		errMu.Lock()
-		fmt.Fprintf(stderr, "lprctl: "+format+"\n", a...)
-		errMu.Unlock()
-	}
-	topic := m.prefix + "/+/+/reads"
-	if *share != "" {
-		topic = "$share/" + *share + "/" + topic
-	}
-	var bg sync.WaitGroup
-	defer bg.Wait()
-	if *statePath != "" {
-		bg.Go(func() {
-			t := time.NewTicker(10 * time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					if err := rcv.SaveState(*statePath); err != nil {
-						logf("%v", err)
-					}
-				}
-			}
-		})
-	}
-	if *statsEvery > 0 {
-		bg.Go(func() {
-			t := time.NewTicker(*statsEvery)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					logf("%s", statsLine(rcv.Stats()))
-				}
-			}
-		})
-	}
-	if *statePath != "" {
-		logf("replay state in %s", *statePath)
-	}
-	cfg := m.config(*clean)
-	cfg.MaxReconnectInterval = *reconnectMax
-	err = receiver.Listen(ctx, rcv, receiver.ListenOptions{
-		Client: cfg, Topic: topic,
-		OnConnect: func() { logf("subscribed to %s on %s", topic, m.broker) },
+	client := c.mqtt.config(c.clean)
+	client.MaxReconnectInterval = c.reconnectMax
+	broker := c.mqtt.broker
+	return receiver.ListenOptions{
+		Client: client, Topic: topic,
+		OnConnect: func() { logf("subscribed to %s on %s", topic, broker) },
 		OnConnectionLost: func(err error) {
-			logf("connection to %s lost: %v; reconnecting (attempts at most %v apart)", m.broker, err, *reconnectMax)
+			logf("connection to %s lost: %v; reconnecting (attempts at most %v apart)", broker, err, c.reconnectMax)
 		},
 		OnRead: func(rd receiver.Read) error {
 			if rd.Missing > 0 {
@@ -174,49 +195,95 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			if rd.Reset {
 				logf("device %s: sequence counter jumped to %d (state folder reset?)", rd.DeviceID, rd.Seq)
 			}
-			if *format == "text" {
-				writeTextRead(w, rd)
-				if err := w.Flush(); err != nil {
-					return err
-				}
-				if file != nil {
-					return file.Sync()
-				}
-				return nil
-			}
-			b, err := json.Marshal(readLine{
-				ReceivedAt: envelope.CanonicalTime(time.Now()), DeviceID: rd.DeviceID, Seq: rd.Seq,
-				SealedAt: envelope.CanonicalTime(rd.SealedAt), Suite: rd.Suite.String(),
-				MissingBefore: rd.Missing, CounterReset: rd.Reset, Event: rd.Plain,
-			})
-			if err != nil {
-				return err
-			}
-			w.Write(b)
-			w.WriteByte('\n')
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			if file != nil {
-				return file.Sync()
-			}
-			return nil
+			return out.write(rd)
 		},
 		OnReject: func(err error) { logf("%v", err) },
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
-		return 1
 	}
-	code := 0
-	if *statePath != "" {
-		if err := rcv.SaveState(*statePath); err != nil {
-			logf("%v", err)
-			code = 1
+}
+
+// lockedLogf returns a printf to stderr, prefixed "lprctl: ", that
+// goroutines may share.
+func lockedLogf(stderr io.Writer) func(format string, a ...any) {
+	var mu sync.Mutex
+	return func(format string, a ...any) {
+		mu.Lock()
+		fmt.Fprintf(stderr, "lprctl: "+format+"\n", a...)
+		mu.Unlock()
+	}
+}
+
+// every runs f at each interval d, in a goroutine that bg waits for, until
+// ctx ends.
+func every(ctx context.Context, bg *sync.WaitGroup, d time.Duration, f func()) {
+	bg.Go(func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				f()
+			}
 		}
+	})
+}
+
+// readOutput is where lprctl listen writes reads: stdout, or a file it
+// appends to and syncs after each read, so that an acknowledged read is on
+// disk.
+type readOutput struct {
+	w      *bufio.Writer
+	file   *os.File // nil for stdout
+	format string   // json or text
+}
+
+// openReadOutput opens path for appending (0600), or uses stdout when path
+// is empty.
+func openReadOutput(path, format string, stdout io.Writer) (*readOutput, error) {
+	o := &readOutput{format: format}
+	out := stdout
+	if path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		o.file, out = f, f
 	}
-	logf("%s", statsLine(rcv.Stats()))
-	return code
+	o.w = bufio.NewWriter(out)
+	return o, nil
+}
+
+// write writes rd as a JSON line or a table row, flushed (and synced to a
+// file) before it returns: an error leaves the read unacknowledged.
+func (o *readOutput) write(rd receiver.Read) error {
+	if o.format == "text" {
+		writeTextRead(o.w, rd)
+	} else {
+		b, err := json.Marshal(readLine{
+			ReceivedAt: envelope.CanonicalTime(time.Now()), DeviceID: rd.DeviceID, Seq: rd.Seq,
+			SealedAt: envelope.CanonicalTime(rd.SealedAt), Suite: rd.Suite.String(),
+			MissingBefore: rd.Missing, CounterReset: rd.Reset, Event: rd.Plain,
+		})
+		if err != nil {
+			return err
+		}
+		o.w.Write(b)
+		o.w.WriteByte('\n')
+	}
+	if err := o.w.Flush(); err != nil {
+		return err
+	}
+	if o.file != nil {
+		return o.file.Sync()
+	}
+	return nil
+}
+
+func (o *readOutput) close() {
+	if o.file != nil {
+		o.file.Close()
+	}
 }
 
 // defaultStatePath is where lprctl listen keeps its replay memory when

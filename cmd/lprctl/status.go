@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lprd/lprd/uplink"
 	"github.com/lprd/lprd/uplink/mqttclient"
 )
 
@@ -20,101 +22,167 @@ type deviceStatus struct {
 	DeviceID string          `json:"device_id"`
 	Status   string          `json:"status"`
 	Health   json.RawMessage `json:"health,omitempty"`
+	// HealthStale is set when the device is offline (its Last Will): the
+	// retained health is the last one it sent before it went away, and
+	// says nothing of now (a crashed daemon's still reads "streaming").
+	HealthStale bool `json:"health_stale,omitempty"`
+}
+
+// statusConfig is what lprctl status's flags ask for.
+type statusConfig struct {
+	mqtt   mqttFlags
+	wait   time.Duration
+	asJSON bool
 }
 
 func statusMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var m mqttFlags
-	m.register(fs, fmt.Sprintf("lprctl-status-%s-%d", hostname(), time.Now().UnixNano()))
-	wait := fs.Duration("wait", 2*time.Second, "how long to collect retained messages")
-	asJSON := fs.Bool("json", false, "print one JSON object per device")
+	var cfg statusConfig
+	cfg.mqtt.register(fs, fmt.Sprintf("lprctl-status-%s-%d", hostname(), time.Now().UnixNano()))
+	fs.DurationVar(&cfg.wait, "wait", 2*time.Second, "how long to collect retained messages")
+	fs.BoolVar(&cfg.asJSON, "json", false, "print one JSON object per device")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
-	if m.broker == "" {
+	if cfg.mqtt.broker == "" {
 		fmt.Fprintln(stderr, "lprctl status: -broker is required")
 		return 2
 	}
-	c, err := mqttclient.New(m.config(true))
+	devs, err := collectStatus(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "lprctl status: %v\n", err)
 		return 1
 	}
-	tok := c.Connect()
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		fmt.Fprintf(stderr, "lprctl status: connect %s: %v\n", m.broker, tok.Error())
-		return 1
-	}
-	defer c.Disconnect(100)
-	var mu sync.Mutex
-	devs := map[string]*deviceStatus{}
-	handle := func(msg mqttclient.Message) {
-		parts := strings.Split(strings.TrimPrefix(msg.Topic(), m.prefix+"/"), "/")
-		if len(parts) != 3 {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		key := parts[0] + "/" + parts[1]
-		d := devs[key]
-		if d == nil {
-			d = &deviceStatus{Site: parts[0], DeviceID: parts[1], Status: "unknown"}
-			devs[key] = d
-		}
-		switch parts[2] {
-		case "status":
-			d.Status = string(msg.Payload())
-		case "health":
-			if json.Valid(msg.Payload()) {
-				d.Health = append(json.RawMessage(nil), msg.Payload()...)
-			}
-		}
-	}
-	for _, sub := range []string{"/+/+/status", "/+/+/health"} {
-		st := c.Subscribe(m.prefix+sub, 1, handle)
-		if !st.WaitTimeout(10*time.Second) || st.Error() != nil {
-			fmt.Fprintf(stderr, "lprctl status: subscribe %s: %v\n", m.prefix+sub, st.Error())
-			return 1
-		}
-	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(*wait):
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	keys := make([]string, 0, len(devs))
-	for k := range devs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		d := devs[k]
-		if *asJSON {
-			b, _ := json.Marshal(d)
-			fmt.Fprintf(stdout, "%s\n", b)
-			continue
-		}
-		fmt.Fprintf(stdout, "%-40s %-8s %s\n", k, d.Status, summary(d.Health))
-	}
-	if len(keys) == 0 {
-		fmt.Fprintf(stderr, "lprctl status: no device under %s/ answered within %v\n", m.prefix, *wait)
+	writeStatus(stdout, devs, cfg.asJSON)
+	if len(devs) == 0 {
+		fmt.Fprintf(stderr, "lprctl status: no device under %s/ answered within %v\n", cfg.mqtt.prefix, cfg.wait)
 	}
 	return 0
 }
 
-// summary picks the figures an operator looks at first.
-func summary(h json.RawMessage) string {
+// collectStatus connects, subscribes to every device's status and health
+// and gathers the retained messages for cfg.wait (or until ctx ends). The
+// result is sorted by site/device.
+func collectStatus(ctx context.Context, cfg statusConfig) ([]*deviceStatus, error) {
+	c, err := mqttclient.New(cfg.mqtt.config(true))
+	if err != nil {
+		return nil, err
+	}
+	tok := c.Connect()
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		return nil, fmt.Errorf("connect %s: %v", cfg.mqtt.broker, tok.Error())
+	}
+	defer c.Disconnect(100)
+	set := statusSet{prefix: cfg.mqtt.prefix, devs: map[string]*deviceStatus{}}
+	handle := func(msg mqttclient.Message) { set.add(msg.Topic(), msg.Payload()) }
+	for _, sub := range []string{"/+/+/status", "/+/+/health"} {
+		st := c.Subscribe(cfg.mqtt.prefix+sub, 1, handle)
+		if !st.WaitTimeout(10*time.Second) || st.Error() != nil {
+			return nil, fmt.Errorf("subscribe %s: %v", cfg.mqtt.prefix+sub, st.Error())
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(cfg.wait):
+	}
+	return set.sorted(), nil
+}
+
+// statusSet gathers status and health messages by site/device; it is safe
+// for concurrent use.
+type statusSet struct {
+	prefix string
+	mu     sync.Mutex
+	devs   map[string]*deviceStatus
+}
+
+// add records one message of <prefix>/<site>/<device>/{status,health};
+// others, and health that is not JSON, are ignored.
+func (s *statusSet) add(topic string, payload []byte) {
+	parts := strings.Split(strings.TrimPrefix(topic, s.prefix+"/"), "/")
+	if len(parts) != 3 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := parts[0] + "/" + parts[1]
+	d := s.devs[key]
+	if d == nil {
+		d = &deviceStatus{Site: parts[0], DeviceID: parts[1], Status: "unknown"}
+		s.devs[key] = d
+	}
+	switch parts[2] {
+	case "status":
+		d.Status = string(payload)
+	case "health":
+		if json.Valid(payload) {
+			d.Health = append(json.RawMessage(nil), payload...)
+		}
+	}
+	d.HealthStale = d.Status == uplink.StatusOffline && d.Health != nil
+}
+
+// sorted returns the devices by site/device.
+func (s *statusSet) sorted() []*deviceStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*deviceStatus, 0, len(s.devs))
+	for _, d := range s.devs {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Site+"/"+out[i].DeviceID < out[j].Site+"/"+out[j].DeviceID
+	})
+	return out
+}
+
+// writeStatus prints one line per device: JSON objects, or site/device,
+// status and the health summary.
+func writeStatus(w io.Writer, devs []*deviceStatus, asJSON bool) {
+	for _, d := range devs {
+		if asJSON {
+			b, _ := json.Marshal(d)
+			fmt.Fprintf(w, "%s\n", b)
+			continue
+		}
+		fmt.Fprintf(w, "%-40s %-8s %s\n", d.Site+"/"+d.DeviceID, d.Status, summary(d.Health, d.HealthStale))
+	}
+}
+
+// summaryKeys are the health figures an operator looks at first, by stage:
+// camera and reading, then the outbox and the state folder.
+var summaryKeys = []string{
+	"time", "camera_state", "fps_processed", "frames_corrupt", "latency_p99_ms", "results_below_bar",
+	"reads_sent", "outbox_depth", "reads_in_memory", "outbox_oldest_age_s",
+	"reads_expired", "reads_evicted", "reads_dropped", "outbox_store_errors", "cpu_temp_c",
+}
+
+// summary picks the figures an operator looks at first. A stale health (the
+// device is offline) is marked as the last one before it went offline, with
+// its time, so that its camera_state is not taken for the present one.
+func summary(h json.RawMessage, stale bool) string {
 	if h == nil {
 		return "(no health)"
 	}
 	var v map[string]any
-	if json.Unmarshal(h, &v) != nil {
+	dec := json.NewDecoder(bytes.NewReader(h))
+	dec.UseNumber() // counters as sent, not 1.234567e+06
+	if dec.Decode(&v) != nil {
 		return "(bad health)"
 	}
 	var parts []string
-	for _, k := range []string{"time", "camera_state", "fps_processed", "latency_p99_ms", "reads_sent", "outbox_depth", "outbox_oldest_age_s", "reads_expired", "reads_evicted", "cpu_temp_c"} {
+	if stale {
+		if at, ok := v["time"].(string); ok {
+			parts = append(parts, "(last health before going offline, at "+at+")")
+		} else {
+			parts = append(parts, "(last health before going offline)")
+		}
+	}
+	for _, k := range summaryKeys {
+		if k == "time" && stale {
+			continue // in the note
+		}
 		if x, ok := v[k]; ok {
 			parts = append(parts, fmt.Sprintf("%s=%v", k, x))
 		}
