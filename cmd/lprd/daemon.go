@@ -231,27 +231,15 @@ func windowEnds(done <-chan struct{}, events <-chan trigger.Event, margin time.D
 }
 
 func uplinkOptions(cfg Config, health func(*uplink.Health), log *slog.Logger) uplink.Options {
-	return uplink.Options{
-		Broker: cfg.MQTTBroker, AllowPlaintext: cfg.MQTTAllowPlaintext,
-		CAFile: cfg.MQTTCA, CertFile: cfg.MQTTCert, KeyFile: cfg.MQTTKey, ClientID: cfg.MQTTClientID,
-		TopicPrefix: cfg.TopicPrefix, Site: cfg.Site, DeviceID: cfg.DeviceID,
-		RecipientKeyFile: cfg.BackendKey, SigningKeyFile: cfg.SigningKey, Suite: cfg.Suite,
-		StateDir: cfg.StateDir, OutboxMaxCount: cfg.OutboxMaxCount, OutboxMaxBytes: cfg.OutboxMaxBytes,
-		OutboxMaxAge: cfg.OutboxMaxAge, OutboxPolicy: cfg.OutboxPolicy,
-		PublishTimeout: cfg.PublishTimeout, HealthInterval: cfg.HealthInterval,
-		HealthFunc: health, Version: version, Logger: log.With("part", "uplink"),
-	}
+	opt := cfg.uplinkOptions()
+	opt.HealthFunc, opt.Version, opt.Logger = health, version, log.With("part", "uplink")
+	return opt
 }
 
 func captureOptions(cfg Config, workers int, log *slog.Logger) capture.Options {
-	return capture.Options{
-		Camera: cfg.Camera, Format: cfg.CameraFormat, Width: cfg.CameraWidth, Height: cfg.CameraHeight,
-		FPS: float64(cfg.CameraFPS), Buffers: cfg.CameraBuffers,
-		Exposure:   time.Duration(max(cfg.CameraExposure, 0)) * 100 * time.Microsecond,
-		ManualGain: cfg.CameraGain >= 0, Gain: cfg.CameraGain,
-		ReplayRate: cfg.ReplayRate, Loop: cfg.ReplayLoop, PoolFrames: cfg.FrameQueue + workers + 2,
-		Logger: log.With("part", "capture"),
-	}
+	opt := cfg.captureOptions()
+	opt.PoolFrames, opt.Logger = cfg.FrameQueue+workers+2, log.With("part", "capture")
+	return opt
 }
 
 // waitForClock waits until the clock reads at least uplink.MinClock: reads are
