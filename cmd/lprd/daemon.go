@@ -17,6 +17,7 @@ import (
 
 	"github.com/lprd/lprd/capture"
 	"github.com/lprd/lprd/capture/trigger"
+	"github.com/lprd/lprd/internal/config"
 	"github.com/lprd/lprd/ocr"
 	"github.com/lprd/lprd/ocr/fusion"
 	"github.com/lprd/lprd/ocr/lane"
@@ -41,7 +42,7 @@ const drainTimeout = 5 * time.Second
 // pipeline (ocr/lane) owns the workers and fusion; the daemon wires the stages
 // and fills health from their Stats.
 type daemon struct {
-	cfg       Config
+	cfg       config.Config
 	log       *slog.Logger
 	cam       *capture.Camera
 	pipe      *lane.Pipeline
@@ -65,7 +66,7 @@ func (d *daemon) supervision() supervision {
 // replay ends with LPRD_EXIT_AT_END), then drains it in order: capture stops,
 // the pipeline finishes its frames and emits what fusion holds, the uplink
 // publishes what it can and keeps the rest in its outbox.
-func runDaemon(ctx context.Context, cfg Config, log *slog.Logger) error {
+func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := waitForClock(ctx, log, time.Now); err != nil {
 		return nil // stopped while waiting
 	}
@@ -230,14 +231,14 @@ func windowEnds(done <-chan struct{}, events <-chan trigger.Event, margin time.D
 	return out
 }
 
-func uplinkOptions(cfg Config, health func(*uplink.Health), log *slog.Logger) uplink.Options {
-	opt := cfg.uplinkOptions()
+func uplinkOptions(cfg config.Config, health func(*uplink.Health), log *slog.Logger) uplink.Options {
+	opt := cfg.UplinkOptions()
 	opt.HealthFunc, opt.Version, opt.Logger = health, version, log.With("part", "uplink")
 	return opt
 }
 
-func captureOptions(cfg Config, workers int, log *slog.Logger) capture.Options {
-	opt := cfg.captureOptions()
+func captureOptions(cfg config.Config, workers int, log *slog.Logger) capture.Options {
+	opt := cfg.CaptureOptions()
 	opt.PoolFrames, opt.Logger = cfg.FrameQueue+workers+2, log.With("part", "capture")
 	return opt
 }

@@ -19,6 +19,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"gocv.io/x/gocv"
 
+	"github.com/lprd/lprd/internal/config"
 	"github.com/lprd/lprd/ocr"
 	"github.com/lprd/lprd/ocr/synth"
 	"github.com/lprd/lprd/uplink/envelope"
@@ -112,15 +113,23 @@ func TestDaemonEndToEnd(t *testing.T) {
 		t.Fatalf("spy subscribe: %v", tok.Error())
 	}
 
-	cfg, problems := buildConfig([]envEntry{
-		{key: "LPRD_DEVICE_ID", value: "e2e-cam"}, {key: "LPRD_SITE", value: "test"}, {key: "LPRD_LANE", value: "2"},
-		{key: "LPRD_CAMERA", value: clip}, {key: "LPRD_REPLAY_RATE", value: "fast"}, {key: "LPRD_EXIT_AT_END", value: "true"},
-		{key: "LPRD_MQTT_BROKER", value: broker.URL()}, {key: "LPRD_MQTT_CA", value: pki.CAFile},
-		{key: "LPRD_MQTT_CERT", value: pki.ClientCert}, {key: "LPRD_MQTT_KEY", value: pki.ClientKey},
-		{key: "LPRD_BACKEND_KEY", value: filepath.Join(dir, "backend.pub")},
-		{key: "LPRD_SIGNING_KEY", value: filepath.Join(dir, "device.key")},
-		{key: "LPRD_STATE_DIR", value: filepath.Join(dir, "state")}, {key: "LPRD_HEALTH_INTERVAL", value: "1s"},
-		{key: "LPRD_WORKERS", value: "2"}, {key: "LPRD_LOG_LEVEL", value: "debug"},
+	cfg, problems := config.Load("", []string{
+		"LPRD_DEVICE_ID=e2e-cam",
+		"LPRD_SITE=test",
+		"LPRD_LANE=2",
+		"LPRD_CAMERA=" + clip,
+		"LPRD_REPLAY_RATE=fast",
+		"LPRD_EXIT_AT_END=true",
+		"LPRD_MQTT_BROKER=" + broker.URL(),
+		"LPRD_MQTT_CA=" + pki.CAFile,
+		"LPRD_MQTT_CERT=" + pki.ClientCert,
+		"LPRD_MQTT_KEY=" + pki.ClientKey,
+		"LPRD_BACKEND_KEY=" + filepath.Join(dir, "backend.pub"),
+		"LPRD_SIGNING_KEY=" + filepath.Join(dir, "device.key"),
+		"LPRD_STATE_DIR=" + filepath.Join(dir, "state"),
+		"LPRD_HEALTH_INTERVAL=1s",
+		"LPRD_WORKERS=2",
+		"LPRD_LOG_LEVEL=debug",
 	})
 	if len(problems) > 0 {
 		t.Fatal(problems)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/lprd/lprd/internal/config"
 	"github.com/lprd/lprd/internal/harden"
 )
 
@@ -29,7 +30,7 @@ func runMain(args []string) int {
 		}
 		return exitUsage
 	}
-	cfg, problems := loadConfig(*envFile, os.Environ())
+	cfg, problems := config.Load(*envFile, os.Environ())
 	if len(problems) > 0 {
 		fmt.Fprintf(os.Stderr, "lprd: configuration has %d problem(s):\n", len(problems))
 		for _, p := range problems {

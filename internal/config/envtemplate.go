@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 
 // envTemplate renders deploy/lprd.env, the file operators copy to
 // /etc/lprd/lprd.env, from the key table. A test keeps the two in sync.
-func envTemplate() string {
+func Template() string {
 	var b strings.Builder
 	b.WriteString(`# lprd configuration: copy to /etc/lprd/lprd.env (mode 0640, owner root, group lprd).
 #
@@ -23,7 +23,7 @@ func envTemplate() string {
 # check and lprd run refuse the same things: every key's value, and the files it names
 # (backend and signing keys, TLS files, the state folder, a replayed camera file), all at once.
 #
-# Generated from cmd/lprd/config.go (go test ./cmd/lprd -run TestEnvTemplate -update).
+# Generated from internal/config/config.go (go test ./internal/config -run TestEnvTemplate -update).
 `)
 	section := map[string]string{
 		"LPRD_DEVICE_ID":   "Identity",

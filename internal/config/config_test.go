@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"crypto/ed25519"
@@ -265,8 +265,8 @@ func TestCheckCommand(t *testing.T) {
 		{filepath.Join(d.dir, "absent.env"), 1, "no such file"},
 	} {
 		var out strings.Builder
-		if got := check(tc.path, nil, &out); got != tc.want || !strings.Contains(out.String(), tc.out) {
-			t.Errorf("check(%s) = %d, %q; want %d and %q", filepath.Base(tc.path), got, out.String(), tc.want, tc.out)
+		if got := Check(tc.path, nil, &out); got != tc.want || !strings.Contains(out.String(), tc.out) {
+			t.Errorf("Check(%s) = %d, %q; want %d and %q", filepath.Base(tc.path), got, out.String(), tc.want, tc.out)
 		}
 	}
 }
@@ -327,18 +327,18 @@ func TestCheckRefusesFiles(t *testing.T) {
 				mode = 0o640
 			}
 			path := d.writeEnv(t, strings.ReplaceAll(tc.name, " ", "_")+".env", d.env(tc.extra...), mode)
-			_, problems := loadConfig(path, tc.environ)
+			_, problems := Load(path, tc.environ)
 			if len(problems) != 1 {
-				t.Fatalf("loadConfig(%s) gave %d problems, want 1:\n%v", tc.name, len(problems), problems)
+				t.Fatalf("Load(%s) gave %d problems, want 1:\n%v", tc.name, len(problems), problems)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(problems[0].Error(), w) {
-					t.Errorf("loadConfig(%s) = %q; want it to contain %q", tc.name, problems[0], w)
+					t.Errorf("Load(%s) = %q; want it to contain %q", tc.name, problems[0], w)
 				}
 			}
 			var out strings.Builder
-			if got := check(path, tc.environ, &out); got != 1 {
-				t.Errorf("check(%s) = %d, want 1:\n%s", tc.name, got, out.String())
+			if got := Check(path, tc.environ, &out); got != 1 {
+				t.Errorf("Check(%s) = %d, want 1:\n%s", tc.name, got, out.String())
 			}
 		})
 	}
@@ -352,7 +352,7 @@ func TestCheckReportsAllAtOnce(t *testing.T) {
 		"LPRD_SIGNING_KEY="+d.copyMode(t, d.signing, 0o644), "LPRD_BACKEND_KEY="+d.backendX,
 		"LPRD_STATE_DIR="+unwritableDir(t, d), "no equals sign"), 0o640)
 	var out strings.Builder
-	if got := check(path, nil, &out); got != 1 {
+	if got := Check(path, nil, &out); got != 1 {
 		t.Fatalf("check = %d, want 1", got)
 	}
 	for _, w := range []string{"6 problem(s)", "LPRD_CAMERA_FPS", "LPRD_PLATE_REGIONS", "LPRD_SIGNING_KEY", "LPRD_STATE_DIR", "KEY=VALUE", "LPRD_BACKEND_KEY"} {
@@ -399,17 +399,17 @@ func TestCheckAcceptedStarts(t *testing.T) {
 				extra = extra[:1]
 			}
 			path := d.writeEnv(t, strings.ReplaceAll(name, " ", "_")+".env", d.env(extra...), 0o640)
-			cfg, problems := loadConfig(path, nil)
+			cfg, problems := Load(path, nil)
 			if len(problems) > 0 {
 				t.Fatalf("loadConfig refused it: %v", problems)
 			}
 			if _, err := plateformat.Load(cfg.PlateRegions); err != nil {
 				t.Errorf("plateformat.Load(%q): %v", cfg.PlateRegions, err)
 			}
-			if err := cfg.captureOptions().Validate(); err != nil {
+			if err := cfg.CaptureOptions().Validate(); err != nil {
 				t.Errorf("capture options: %v", err)
 			}
-			up, err := uplink.New(t.Context(), cfg.uplinkOptions())
+			up, err := uplink.New(t.Context(), cfg.UplinkOptions())
 			if err != nil {
 				t.Fatalf("uplink.New: %v", err)
 			}
@@ -431,7 +431,7 @@ func TestEnvironmentIgnoresOtherVariables(t *testing.T) {
 // checks that the template itself parses (apart from the required keys).
 func TestEnvTemplate(t *testing.T) {
 	path := filepath.Join("..", "..", "deploy", "lprd.env")
-	want := envTemplate()
+	want := Template()
 	if *update {
 		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
 			t.Fatal(err)
@@ -482,7 +482,7 @@ func FuzzParseEnv(f *testing.F) {
 			if _, err := plateformat.Load(c.PlateRegions); err != nil {
 				t.Fatalf("accepted regions the daemon refuses: %v", err)
 			}
-			if err := c.captureOptions().Validate(); err != nil {
+			if err := c.CaptureOptions().Validate(); err != nil {
 				t.Fatalf("accepted camera options capture refuses: %v", err)
 			}
 			if _, err := mqttclient.ParseBroker(c.MQTTBroker); err != nil {

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bufio"
@@ -527,7 +527,7 @@ func (c *Config) crossCheck(seen map[string]int, bad map[string]bool) Problems {
 	if c.FusionGap > c.FusionMaxDelay {
 		add("LPRD_FUSION_GAP", c.FusionGap.String(), fmt.Errorf("must not exceed LPRD_FUSION_MAX_DELAY (%s)", c.FusionMaxDelay))
 	}
-	if err := c.captureOptions().Validate(); err != nil && !badPrefix(bad, "LPRD_CAMERA") && !bad["LPRD_REPLAY_RATE"] {
+	if err := c.CaptureOptions().Validate(); err != nil && !badPrefix(bad, "LPRD_CAMERA") && !bad["LPRD_REPLAY_RATE"] {
 		// The key ranges are meant to keep this from happening; it is the
 		// capture package's own word on what it will open.
 		add("LPRD_CAMERA", c.Camera, fmt.Errorf("refused by capture: %v", strings.ReplaceAll(err.Error(), "\n", "; ")))
@@ -546,7 +546,7 @@ func badPrefix(bad map[string]bool, prefix string) bool {
 
 // captureOptions are the capture options the configuration gives; the daemon
 // adds its logger and frame pool size.
-func (c *Config) captureOptions() capture.Options {
+func (c *Config) CaptureOptions() capture.Options {
 	return capture.Options{
 		Camera: c.Camera, Format: c.CameraFormat, Width: c.CameraWidth, Height: c.CameraHeight,
 		FPS: float64(c.CameraFPS), Buffers: c.CameraBuffers,
@@ -558,7 +558,7 @@ func (c *Config) captureOptions() capture.Options {
 
 // uplinkOptions are the uplink options the configuration gives; the daemon
 // adds its health function, version and logger.
-func (c *Config) uplinkOptions() uplink.Options {
+func (c *Config) UplinkOptions() uplink.Options {
 	return uplink.Options{
 		Broker: c.MQTTBroker, AllowPlaintext: c.MQTTAllowPlaintext,
 		CAFile: c.MQTTCA, CertFile: c.MQTTCert, KeyFile: c.MQTTKey, ClientID: c.MQTTClientID,
