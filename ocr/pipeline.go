@@ -265,11 +265,7 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool
 	if err != nil || len(rd.Candidates) == 0 {
 		return PlateRead{}, false
 	}
-	pc := make([]plateformat.Candidate, len(rd.Candidates))
-	for i, x := range rd.Candidates {
-		pc[i] = plateformat.Candidate{Text: x.Text, Confidence: x.Confidence}
-	}
-	ranked := f.opt.Rules.Rank(pc)
+	ranked := f.opt.Rules.Rank(rd.Candidates)
 	if len(ranked) == 0 {
 		return PlateRead{}, false
 	}

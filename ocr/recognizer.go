@@ -11,6 +11,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/lprd/lprd/ocr/ctc"
+	"github.com/lprd/lprd/ocr/plateformat"
 	"github.com/lprd/lprd/ocr/models"
 )
 
@@ -28,11 +29,11 @@ type Reading struct {
 	Candidates []Candidate
 }
 
-// Candidate is an alternative reading.
-type Candidate struct {
-	Text       string
-	Confidence float32
-}
+// Candidate is an alternative reading: the one candidate type of ocr, fusion and the
+// format rules (plateformat.Candidate). Two stages keep their own on purpose: ctc's is a
+// beam-search hypothesis before the O/0 fold and the length filter, and the event's
+// (uplink/envelope) is the wire format, float64 in JSON, versioned with the envelope.
+type Candidate = plateformat.Candidate
 
 // RecognizerOptions tune decoding; the zero value gives the defaults.
 type RecognizerOptions struct {

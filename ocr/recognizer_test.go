@@ -151,7 +151,7 @@ func TestMergeViews(t *testing.T) {
 		}
 		return r
 	}
-	c := func(text string, conf float32) Candidate { return Candidate{text, conf} }
+	c := func(text string, conf float32) Candidate { return Candidate{Text: text, Confidence: conf} }
 	for _, tc := range []struct {
 		name  string
 		views []Reading
