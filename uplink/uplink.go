@@ -605,7 +605,7 @@ func (u *Uplink) connect(ctx context.Context) error {
 	tok := u.client.Connect()
 	if err := wait(ctx, tok, u.opt.ConnectTimeout); err != nil {
 		u.client.Disconnect(0)
-		return err
+		return mqttclient.ExplainConnect(u.opt.Broker, err)
 	}
 	if n := u.reconnects.Add(1); n > 1 {
 		u.log.Info("MQTT reconnected", "broker", u.opt.Broker, "connections", n)

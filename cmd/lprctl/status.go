@@ -70,8 +70,11 @@ func collectStatus(ctx context.Context, cfg statusConfig) ([]*deviceStatus, erro
 		return nil, err
 	}
 	tok := c.Connect()
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		return nil, fmt.Errorf("connect %s: %v", cfg.mqtt.broker, tok.Error())
+	if !tok.WaitTimeout(10 * time.Second) {
+		return nil, fmt.Errorf("connect %s: no answer within 10s", cfg.mqtt.broker)
+	}
+	if err := tok.Error(); err != nil {
+		return nil, mqttclient.ExplainConnect(cfg.mqtt.broker, err)
 	}
 	defer c.Disconnect(100)
 	set := statusSet{prefix: cfg.mqtt.prefix, devs: map[string]*deviceStatus{}}

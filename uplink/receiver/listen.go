@@ -103,7 +103,7 @@ func Listen(ctx context.Context, r *Receiver, opt ListenOptions) error {
 		return fmt.Errorf("listen: connect %s: no answer within %v", cfg.Broker, opt.Timeout)
 	}
 	if err := tok.Error(); err != nil {
-		return fmt.Errorf("listen: connect %s: %w", cfg.Broker, err)
+		return fmt.Errorf("listen: %w", mqttclient.ExplainConnect(cfg.Broker, err))
 	}
 	defer c.Disconnect(250)
 	for {
