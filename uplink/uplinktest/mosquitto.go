@@ -50,6 +50,13 @@ type Mosquitto struct {
 // is killed when the test ends.
 func StartMosquitto(t testing.TB, pki *PKI) *Mosquitto {
 	t.Helper()
+	return StartMosquittoWith(t, pki)
+}
+
+// StartMosquittoWith is StartMosquitto with extra configuration lines (an
+// acl_file, say), appended after the test's own.
+func StartMosquittoWith(t testing.TB, pki *PKI, extra ...string) *Mosquitto {
+	t.Helper()
 	m := &Mosquitto{t: t, bin: MosquittoBinary(t), dir: t.TempDir(), Port: FreePort(t), TLS: pki}
 	conf := []string{
 		fmt.Sprintf("listener %d 127.0.0.1", m.Port),
@@ -74,6 +81,7 @@ func StartMosquitto(t testing.TB, pki *PKI) *Mosquitto {
 			"cafile "+pki.CAFile, "certfile "+pki.ServerCert, "keyfile "+pki.ServerKey,
 			"require_certificate true", "use_identity_as_username true")
 	}
+	conf = append(conf, extra...)
 	if err := os.WriteFile(filepath.Join(m.dir, "mosquitto.conf"), []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

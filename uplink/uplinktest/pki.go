@@ -22,6 +22,20 @@ type PKI struct {
 	// OtherCAFile is a second, unrelated CA: a broker or client that
 	// trusts only it must fail the handshake.
 	OtherCAFile string
+
+	dir    string
+	caKey  *ecdsa.PrivateKey
+	caCert *x509.Certificate
+}
+
+// IssueClient issues another client certificate of the PKI's CA with common
+// name cn (with use_identity_as_username, the broker's user name) and returns
+// its certificate and key files.
+func (p *PKI) IssueClient(t testing.TB, cn string) (certFile, keyFile string) {
+	t.Helper()
+	certFile, keyFile = filepath.Join(p.dir, cn+".pem"), filepath.Join(p.dir, cn+".key")
+	issue(t, p.caKey, p.caCert, cn, false, certFile, keyFile)
+	return certFile, keyFile
 }
 
 // NewPKI makes a PKI in a new temporary folder of t.
@@ -33,6 +47,7 @@ func NewPKI(t testing.TB) *PKI {
 		ClientCert: filepath.Join(dir, "client.pem"), ClientKey: filepath.Join(dir, "client.key"), OtherCAFile: filepath.Join(dir, "other-ca.pem"),
 	}
 	caKey, caCert := newCA(t, "lprd test CA")
+	p.dir, p.caKey, p.caCert = dir, caKey, caCert
 	writePEM(t, p.CAFile, "CERTIFICATE", caCert.Raw)
 	_, other := newCA(t, "unrelated CA")
 	writePEM(t, p.OtherCAFile, "CERTIFICATE", other.Raw)
