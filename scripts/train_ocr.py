@@ -6,8 +6,11 @@ Data: chunks PREFIX-K.u8 (N x 32 x 128 grey bytes) and PREFIX-K.txt (one label
 a line), K = 0, 1, ...; chunks that appear during training are added.
 
 Writes checkpoints to WORK/ckpt.pt (resumable with --resume), exports
-ocr/models/recognizer.onnx (opset 11, Identity nodes removed, output raw logits
-1 x C x 1 x T) and a reference input/output pair for the Go tests.
+WORK/model/recognizer.onnx (opset 11, Identity nodes removed, output raw logits
+1 x C x 1 x T) and a reference input/output pair for the Go tests
+(WORK/model/testdata). It never writes the committed ocr/models files unless
+--onnx, --refdir or --readme name them; scripts/train-ocr --replace-model
+copies a run's model there.
 """
 import argparse
 import json
@@ -153,6 +156,7 @@ def strip_identity(path):
 def export(model, path, ref_x, ref_dir):
     model.eval()
     dummy = torch.zeros(1, 1, H, W)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     torch.onnx.export(model, dummy, path, opset_version=11, input_names=["input"],
                       output_names=["logits"], do_constant_folding=True)
     n = strip_identity(path)
@@ -168,7 +172,7 @@ def export(model, path, ref_x, ref_dir):
 CARD = """# Plate recognizer model card
 
 `recognizer.onnx` is embedded in the lprd binary (`embed.go`) and run through OpenCV 4.6 DNN by
-`ocr.Recognizer`. It was produced by `scripts/train-ocr{mode_flag}`; this file is rewritten by that script.
+`ocr.Recognizer`. It was produced by `scripts/train-ocr{mode_flag}`; `scripts/train-ocr --replace-model` rewrites this file.
 
 ## Network
 - Conv-only CTC recognizer, {params} parameters: 7 conv 3x3/2x3 + BatchNorm + ReLU layers
@@ -229,7 +233,8 @@ def write_card(args):
     if args.history and os.path.exists(args.history):
         history = open(args.history).read().strip() + "\n"
     r.update(mode=args.mode, mode_flag=" --quick" if args.mode == "quick" else "", history=history,
-             total_min=args.total_min, scores=scores or "(dev crops not present)")
+             total_min=args.total_min, scores=scores or "(dev crops not scored: scripts/train-ocr --dev-crops DIR)")
+    os.makedirs(os.path.dirname(args.readme) or ".", exist_ok=True)
     with open(args.readme, "w") as f:
         f.write(CARD.format(**r))
 
@@ -248,16 +253,22 @@ def main():
     ap.add_argument("--total-min", type=float, default=0)
     ap.add_argument("--mode", default="full")
     ap.add_argument("--history", default="", help="file with the training history to put in the card")
-    ap.add_argument("--readme", default="ocr/models/README.md")
+    ap.add_argument("--readme", default="", help="model card to write (default WORK/model/README.md)")
     ap.add_argument("--minutes", type=float, default=60, help="training time budget (wall, incl. resumed time)")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--onnx", default="ocr/models/recognizer.onnx")
-    ap.add_argument("--refdir", default="ocr/models/testdata")
+    ap.add_argument("--onnx", default="", help="ONNX file to export (default WORK/model/recognizer.onnx)")
+    ap.add_argument("--refdir", default="", help="reference pair folder (default WORK/model/testdata)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
+    # A run writes into its work folder; replacing the committed model is a
+    # separate, explicit step (scripts/train-ocr --replace-model).
+    model_dir = os.path.join(args.work, "model")
+    args.onnx = args.onnx or os.path.join(model_dir, "recognizer.onnx")
+    args.refdir = args.refdir or os.path.join(model_dir, "testdata")
+    args.readme = args.readme or os.path.join(model_dir, "README.md")
 
     if args.card:
         write_card(args)
