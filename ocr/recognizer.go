@@ -11,8 +11,8 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/lprd/lprd/ocr/ctc"
-	"github.com/lprd/lprd/ocr/plateformat"
 	"github.com/lprd/lprd/ocr/models"
+	"github.com/lprd/lprd/ocr/plateformat"
 )
 
 // Reading is what the recognizer read on one plate crop.
