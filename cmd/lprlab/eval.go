@@ -10,7 +10,7 @@ import (
 )
 
 // evalMain implements `lprlab eval`: read a folder of plate crops (-crops) or of whole benchmark
-// photos (-dataset) and write the predictions in the format of ../shared/tools/score-plates.
+// photos (-dataset) and write the predictions in the format of lprlab score.
 // The output holds plate text in clear: it is a bench tool for public evaluation data, not
 // part of the service.
 func evalMain(args []string) int {

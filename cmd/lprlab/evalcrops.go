@@ -9,7 +9,7 @@ import (
 
 // evalCrops runs the recognizer on every image of dir (each image is one
 // plate crop) and writes the predictions to out in the format of
-// ../shared/tools/score-plates.
+// lprlab score.
 // It runs OpenCV on one thread, as the daemon's workers do, so the times
 // are per plate on one core.
 func evalCrops(dir, out string, opt ocr.RecognizerOptions) error {
