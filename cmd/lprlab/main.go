@@ -47,6 +47,7 @@ func init() {
 		{"bench", "[flags]", "replay frames through the real pipeline as fast as possible and report", benchMain},
 		{"record", "-out FILE.avi [flags]", "record a short clip from a real camera to a file (writes images)", recordMain},
 		{"lanesim", "-out CLIP.avi [flags]", "render a synthetic lane clip and its ground truth", lanesimMain},
+		{"prove", "[-short] [flags]", "the auditor's proof suite against the real binaries and a real mosquitto; a table of figures", proveMain},
 		{"version", "", "print the lprlab, OpenCV and recognizer model versions", versionMain},
 	}
 }
