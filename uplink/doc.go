@@ -14,6 +14,20 @@
 // Neither status nor health ever carries plate text; reads carry it only
 // inside the envelope.
 //
+// # Signed status and health
+//
+// Status and health are signed with the device's signing key (the one that
+// signs its envelopes) as envelope.SignMonitor messages: the device id, the
+// topic, the time and the body (the status word as a JSON string, or the
+// Health object) under one Ed25519 signature, so that a client allowed to
+// publish on another device's topics cannot show it "online" with forged
+// figures, nor move a real message to another device. lprctl status -devices
+// verifies them (docs/monitoring.md has the format). The Last Will is handed
+// to the broker when the uplink is created and the broker publishes it as
+// is, so it is signed then: its time is the uplink's start time, not the
+// moment the connection dropped. "online" and "stopped" carry the time they
+// were published, health its own time field.
+//
 // # Why the device uses a clean MQTT session
 //
 // The outbox is the device's durable session. paho's own resend of in-flight

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -264,10 +263,13 @@ func TestIntegrationEndToEndMutualTLS(t *testing.T) {
 	stop()
 	waitFor(t, "the stopped status", 5*time.Second, func() bool {
 		st := snf.on("lpr/port-a/dev1/status")
-		return len(st) > 0 && string(st[len(st)-1].Payload) == StatusStopped
+		return len(st) > 0 && k.word("lpr/port-a/dev1/status", st[len(st)-1].Payload) == StatusStopped
 	})
-	if st := snf.on("lpr/port-a/dev1/status"); string(st[0].Payload) != StatusOnline {
-		t.Errorf("first status = %q; want online", st[0].Payload)
+	if st := snf.on("lpr/port-a/dev1/status"); k.word("lpr/port-a/dev1/status", st[0].Payload) != StatusOnline {
+		t.Errorf("first status = %q; want online, signed by dev1", st[0].Payload)
+	}
+	if hs := snf.on("lpr/port-a/dev1/health"); k.health(t, "lpr/port-a/dev1/health", hs[len(hs)-1].Payload).Version != "test" {
+		t.Errorf("last health %s; want version test", hs[len(hs)-1].Payload)
 	}
 	reads := snf.on("lpr/port-a/dev1/reads")
 	for _, m := range snf.all() {
@@ -464,14 +466,21 @@ func TestIntegrationLastWill(t *testing.T) {
 	h := startHelper(t, "idle", "LPRD_H_BROKER="+b.URL(), "LPRD_H_DEVICE=dev7", "LPRD_H_RCPT="+rcpt, "LPRD_H_SIGNER="+signer, "LPRD_H_STATE="+t.TempDir())
 	waitFor(t, "online", 10*time.Second, func() bool {
 		st := snf.on("lpr/port-a/dev7/status")
-		return len(st) > 0 && string(st[len(st)-1].Payload) == StatusOnline
+		return len(st) > 0 && k.word("lpr/port-a/dev7/status", st[len(st)-1].Payload) == StatusOnline
 	})
 	cut := time.Now()
 	h.kill()
 	waitFor(t, "the Last Will", 10*time.Second, func() bool {
 		st := snf.on("lpr/port-a/dev7/status")
-		return string(st[len(st)-1].Payload) == StatusOffline
+		return k.word("lpr/port-a/dev7/status", st[len(st)-1].Payload) == StatusOffline
 	})
+	// Signed when the helper's uplink was made, so before it came online.
+	st := snf.on("lpr/port-a/dev7/status")
+	will, _ := envelope.VerifyMonitor(st[len(st)-1].Payload, "lpr/port-a/dev7/status", k.pub())
+	online, _ := envelope.VerifyMonitor(st[0].Payload, "lpr/port-a/dev7/status", k.pub())
+	if will.Time.After(online.Time) {
+		t.Errorf("Last Will signed at %v, after the online status (%v); want the start time", will.Time, online.Time)
+	}
 	t.Logf("Last Will after %v", time.Since(cut).Round(time.Millisecond))
 }
 
@@ -582,8 +591,7 @@ func TestIntegrationStateFolderFails(t *testing.T) {
 	var last Health
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if hs := snf.on("lpr/port-a/dev1/health"); len(hs) > 0 {
-			last = Health{}
-			json.Unmarshal(hs[len(hs)-1].Payload, &last)
+			last = k.health(t, "lpr/port-a/dev1/health", hs[len(hs)-1].Payload)
 			if last.ReadsInMemory == 0 && last.ReadsSent == uint64(len(ids)-len(dropped)) {
 				break
 			}

@@ -37,7 +37,8 @@ const (
 	DefaultSysfsRoot            = "/sys"
 )
 
-// Status payloads.
+// Status words. Each goes out as a signed monitoring message
+// (envelope.SignMonitor) whose body is the word as a JSON string.
 const (
 	StatusOnline  = "online"
 	StatusOffline = "offline" // the Last Will
@@ -103,6 +104,9 @@ type Uplink struct {
 	opt    Options
 	log    *slog.Logger
 	sealer *envelope.Sealer
+	// key signs the status and health messages (envelope.SignMonitor);
+	// it is the key that signs the envelopes.
+	key    ed25519.PrivateKey
 	box    *outbox.Outbox
 	client mqttclient.Client
 	topics topics
@@ -191,29 +195,30 @@ func (opt *Options) validate() error {
 	return nil
 }
 
-// sealer loads the keys and makes the envelope sealer.
-func (opt *Options) sealer() (*envelope.Sealer, error) {
+// sealer loads the keys and makes the envelope sealer. It also returns the
+// signing key, which signs the status and health messages too.
+func (opt *Options) sealer() (*envelope.Sealer, ed25519.PrivateKey, error) {
 	suite, err := envelope.ParseSuite(opt.Suite)
 	if err != nil {
-		return nil, fmt.Errorf("uplink: %w", err)
+		return nil, nil, fmt.Errorf("uplink: %w", err)
 	}
 	rcpt := opt.RecipientKey
 	if rcpt == nil {
 		if rcpt, err = envelope.LoadRecipientPublicKey(opt.RecipientKeyFile); err != nil {
-			return nil, fmt.Errorf("uplink: %w", err)
+			return nil, nil, fmt.Errorf("uplink: %w", err)
 		}
 	}
 	signer := opt.SigningKey
 	if signer == nil {
 		if signer, err = envelope.LoadSigningPrivateKey(opt.SigningKeyFile); err != nil {
-			return nil, fmt.Errorf("uplink: %w", err)
+			return nil, nil, fmt.Errorf("uplink: %w", err)
 		}
 	}
 	sealer, err := envelope.NewSealer(opt.DeviceID, suite, rcpt, signer)
 	if err != nil {
-		return nil, fmt.Errorf("uplink: %w", err)
+		return nil, nil, fmt.Errorf("uplink: %w", err)
 	}
-	return sealer, nil
+	return sealer, signer, nil
 }
 
 // New checks the options, loads the keys and opens the outbox. It does not
@@ -230,7 +235,7 @@ func New(ctx context.Context, opt Options) (*Uplink, error) {
 	if err := opt.validate(); err != nil {
 		return nil, err
 	}
-	sealer, err := opt.sealer()
+	sealer, key, err := opt.sealer()
 	if err != nil {
 		return nil, err
 	}
@@ -240,17 +245,24 @@ func New(ctx context.Context, opt Options) (*Uplink, error) {
 	}
 	base := opt.TopicPrefix + "/" + opt.Site + "/" + opt.DeviceID + "/"
 	u := &Uplink{
-		opt: opt, log: log, sealer: sealer, start: opt.Now(),
+		opt: opt, log: log, sealer: sealer, key: key, start: opt.Now(),
 		topics: topics{reads: base + "reads", status: base + "status", health: base + "health"},
 		wake:   make(chan struct{}, 1),
 		lost:   make(chan error, 1),
+	}
+	// The broker publishes the Last Will as it was handed over, so it is
+	// signed here, once: its time is the start time, not the time the
+	// connection dropped.
+	will, err := u.status(StatusOffline, u.start)
+	if err != nil {
+		return nil, err
 	}
 	u.client, err = opt.NewClient(mqttclient.Config{
 		Broker: opt.Broker, AllowPlaintext: opt.AllowPlaintext,
 		CAFile: opt.CAFile, CertFile: opt.CertFile, KeyFile: opt.KeyFile,
 		ClientID: opt.ClientID, CleanSession: true, AutoReconnect: false,
 		ConnectTimeout: opt.ConnectTimeout,
-		Will:           &mqttclient.Will{Topic: u.topics.status, Payload: []byte(StatusOffline), QoS: 1, Retained: true},
+		Will:           &mqttclient.Will{Topic: u.topics.status, Payload: will, QoS: 1, Retained: true},
 		OnConnectionLost: func(err error) {
 			select {
 			case u.lost <- err:
@@ -270,6 +282,16 @@ func New(ctx context.Context, opt Options) (*Uplink, error) {
 		return nil, fmt.Errorf("uplink: %w", err)
 	}
 	return u, nil
+}
+
+// status returns the signed status message of word (StatusOnline, ...) at.
+func (u *Uplink) status(word string, at time.Time) ([]byte, error) {
+	body, _ := json.Marshal(word)
+	msg, err := envelope.SignMonitor(u.key, u.opt.DeviceID, u.topics.status, at, body)
+	if err != nil {
+		return nil, fmt.Errorf("uplink: status %s: %w", word, err)
+	}
+	return msg, nil
 }
 
 // Topics returns the reads, status and health topics of this device.
@@ -612,8 +634,13 @@ func (u *Uplink) connect(ctx context.Context) error {
 	} else {
 		u.log.Info("MQTT connected", "broker", u.opt.Broker)
 	}
+	online, err := u.status(StatusOnline, u.opt.Now())
+	if err != nil {
+		u.client.Disconnect(0)
+		return err
+	}
 	u.connected.Store(true)
-	if err := wait(ctx, u.client.Publish(u.topics.status, 1, true, []byte(StatusOnline)), u.opt.PublishTimeout); err != nil {
+	if err := wait(ctx, u.client.Publish(u.topics.status, 1, true, online), u.opt.PublishTimeout); err != nil {
 		u.connected.Store(false)
 		u.client.Disconnect(0)
 		return fmt.Errorf("publish %s: %w", u.topics.status, err)
@@ -684,7 +711,11 @@ func (u *Uplink) publishHealth() {
 		return
 	}
 	u.expire()
-	b, err := json.Marshal(u.Health())
+	h := u.Health()
+	b, err := json.Marshal(h)
+	if err == nil {
+		b, err = envelope.SignMonitor(u.key, u.opt.DeviceID, u.topics.health, h.Time, b)
+	}
 	if err != nil {
 		u.log.Error("health", "err", err)
 		return
@@ -718,9 +749,15 @@ func (u *Uplink) Close() error {
 	}
 	if u.connected.Load() && u.client.IsConnectionOpen() {
 		u.publishHealth()
-		tok := u.client.Publish(u.topics.status, 1, true, []byte(StatusStopped))
-		if !tok.WaitTimeout(u.opt.PublishTimeout) || tok.Error() != nil {
-			u.log.Warn("could not publish the stopped status", "topic", u.topics.status)
+		stopped, err := u.status(StatusStopped, u.opt.Now())
+		if err == nil {
+			tok := u.client.Publish(u.topics.status, 1, true, stopped)
+			if !tok.WaitTimeout(u.opt.PublishTimeout) || tok.Error() != nil {
+				err = errors.New("not acknowledged")
+			}
+		}
+		if err != nil {
+			u.log.Warn("could not publish the stopped status", "topic", u.topics.status, "err", err)
 		}
 	}
 	u.connected.Store(false)

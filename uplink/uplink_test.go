@@ -47,6 +47,39 @@ func (k keys) receiver(t testing.TB, device string) *receiver.Receiver {
 	return r
 }
 
+func (k keys) pub() []ed25519.PublicKey {
+	return []ed25519.PublicKey{k.signer.Public().(ed25519.PublicKey)}
+}
+
+// word returns the status word of a status message that k's device signed
+// for topic, or "" for anything else (unsigned, another key or topic).
+func (k keys) word(topic string, payload []byte) string {
+	m, err := envelope.VerifyMonitor(payload, topic, k.pub())
+	if err != nil {
+		return ""
+	}
+	return m.Status()
+}
+
+// health verifies a health message that k's device signed for topic and
+// returns its body.
+func (k keys) health(t testing.TB, topic string, payload []byte) Health {
+	t.Helper()
+	var h Health
+	m, err := envelope.VerifyMonitor(payload, topic, k.pub())
+	if err != nil {
+		t.Errorf("health message %s: %v", payload, err)
+		return h
+	}
+	if err := json.Unmarshal(m.Body, &h); err != nil {
+		t.Errorf("health body %s: %v", m.Body, err)
+	}
+	if !m.Time.Equal(h.Time) {
+		t.Errorf("health signed at %v; its time field is %v", m.Time, h.Time)
+	}
+	return h
+}
+
 func testEvent(i int, at time.Time) Event {
 	return Event{
 		Lane: "3", FirstSeen: at.Add(-time.Second), LastSeen: at, Plate: fmt.Sprintf("PLT%04d", i),
@@ -138,8 +171,12 @@ func TestSubmitPublishAck(t *testing.T) {
 		t.Errorf("Topics() = %s %s %s", reads, status, health)
 	}
 	cfg := fc.Config()
-	if cfg.Will == nil || cfg.Will.Topic != status || string(cfg.Will.Payload) != StatusOffline || !cfg.Will.Retained || cfg.ClientID != "lprd-dev1" || !cfg.CleanSession {
+	if cfg.Will == nil || cfg.Will.Topic != status || !cfg.Will.Retained || cfg.ClientID != "lprd-dev1" || !cfg.CleanSession {
 		t.Errorf("client config = %+v, will %+v", cfg, cfg.Will)
+	}
+	// The Last Will is signed when the uplink is made: its time is the start.
+	if m, err := envelope.VerifyMonitor(cfg.Will.Payload, status, k.pub()); err != nil || m.Status() != StatusOffline || m.DeviceID != "dev1" || !m.Time.Equal(u.start) {
+		t.Errorf("Last Will %s = %+v, %v; want offline signed by dev1 at the start, %v", cfg.Will.Payload, m, err, u.start)
 	}
 	stop := run(t, u)
 	now := time.Now()
@@ -165,11 +202,23 @@ func TestSubmitPublishAck(t *testing.T) {
 		}
 	}
 	st := fc.Published(status)
-	if len(st) < 2 || string(st[0].Payload) != StatusOnline || string(st[len(st)-1].Payload) != StatusStopped || !st[0].Retained {
-		t.Errorf("status messages = %v; want online ... stopped", st)
+	if len(st) < 2 || k.word(status, st[0].Payload) != StatusOnline || k.word(status, st[len(st)-1].Payload) != StatusStopped || !st[0].Retained {
+		t.Errorf("status messages = %v; want online ... stopped, signed by dev1", st)
 	}
-	if h := fc.Published(health); len(h) == 0 || !h[0].Retained {
-		t.Errorf("health messages = %v; want retained ones", h)
+	hs := fc.Published(health)
+	if len(hs) == 0 || !hs[0].Retained {
+		t.Fatalf("health messages = %v; want retained ones", hs)
+	}
+	if h := k.health(t, health, hs[len(hs)-1].Payload); h.ReadsSent != 20 || h.Version != "test" {
+		t.Errorf("last health = %+v; want 20 reads sent, version test", h)
+	}
+	// Signed for their own topics: moved to the other one they do not verify.
+	if k.word(health, st[0].Payload) != "" {
+		t.Error("a status message verified on the health topic")
+	}
+	other := newKeys(t, envelope.KEMX25519)
+	if other.word(status, st[0].Payload) != "" {
+		t.Error("a status message verified with another device's key")
 	}
 	for _, p := range fc.Published("") {
 		if p.Topic != reads && bytes.Contains(p.Payload, []byte("PLT")) {

@@ -136,21 +136,27 @@ func TestIntegrationListenStatus(t *testing.T) {
 	pub.Publish("lpr/port-a/lane3-cam1/reads", 1, false, []byte("LPR1 not really")).WaitTimeout(5 * time.Second)
 	pub.Disconnect(100)
 
-	// status while the device is up.
-	sout, serr, code := lprctl(t, append([]string{"status", "-json", "-wait", "500ms"}, tlsArgs...)...)
+	// status while the device is up: signed by the device, verified with
+	// its key from the devices folder.
+	sout, serr, code := lprctl(t, append([]string{"status", "-json", "-wait", "500ms", "-devices", devices}, tlsArgs...)...)
 	if code != 0 {
 		t.Fatalf("status = %d: %s", code, serr)
 	}
 	var st deviceStatus
-	if err := json.Unmarshal([]byte(strings.SplitN(sout, "\n", 2)[0]), &st); err != nil || st.DeviceID != "lane3-cam1" || st.Status != "online" || len(st.Health) == 0 {
-		t.Errorf("status -json = %q (%v); want lane3-cam1 online with health", sout, err)
+	if err := json.Unmarshal([]byte(strings.SplitN(sout, "\n", 2)[0]), &st); err != nil || st.DeviceID != "lane3-cam1" || st.Status != "online" || len(st.Health) == 0 ||
+		st.StatusVerified != checkVerified || st.HealthVerified != checkVerified {
+		t.Errorf("status -json = %q (%v); want lane3-cam1 online with health, both verified", sout, err)
+	}
+	var h map[string]any
+	if json.Unmarshal(st.Health, &h) != nil || h["version"] != "test" {
+		t.Errorf("status -json health = %s; want the device's health object", st.Health)
 	}
 	ucancel()
 	<-urun
 	u.Close()
-	sout, _, _ = lprctl(t, append([]string{"status", "-wait", "500ms"}, tlsArgs...)...)
-	if !strings.Contains(sout, "port-a/lane3-cam1") || !strings.Contains(sout, "stopped") {
-		t.Errorf("status after Close = %q; want stopped", sout)
+	sout, _, _ = lprctl(t, append([]string{"status", "-wait", "500ms", "-devices", devices}, tlsArgs...)...)
+	if !strings.Contains(sout, "port-a/lane3-cam1") || !strings.Contains(sout, "stopped  [status and health verified]") {
+		t.Errorf("status after Close = %q; want stopped, verified", sout)
 	}
 
 	waitStderr := time.Now().Add(5 * time.Second)

@@ -143,11 +143,30 @@ func TestDaemonEndToEnd(t *testing.T) {
 	// The last message the daemon publishes is its "stopped" status: wait for the
 	// spy to have it.
 	prefix := "lpr/test/e2e-cam/"
+	devKeys := []ed25519.PublicKey{signer.Public().(ed25519.PublicKey)}
+	// verified opens a status or health message signed by the device for
+	// its topic (nil when it is not).
+	verified := func(topic string, payload []byte) *envelope.MonitorMessage {
+		m, err := envelope.VerifyMonitor(payload, topic, devKeys)
+		if err != nil || m.DeviceID != "e2e-cam" {
+			return nil
+		}
+		return m
+	}
+	lastStatus := func() string { // with mu held
+		s := topics[prefix+"status"]
+		if len(s) == 0 {
+			return ""
+		}
+		if m := verified(prefix+"status", s[len(s)-1]); m != nil {
+			return m.Status()
+		}
+		return "(not signed by the device)"
+	}
 	stopped := func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		s := topics[prefix+"status"]
-		return len(s) > 0 && string(s[len(s)-1]) == "stopped"
+		return lastStatus() == "stopped"
 	}
 	for deadline := time.Now().Add(10 * time.Second); !stopped() && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
@@ -185,13 +204,22 @@ func TestDaemonEndToEnd(t *testing.T) {
 		t.Errorf("%d \"read stored\" log lines with an event id; want %d:\n%s", n, len(got), logs.String())
 	}
 
-	// Status and health are there, and nothing anywhere carries a plate in clear.
-	if s := topics[prefix+"status"]; len(s) == 0 || string(s[len(s)-1]) != "stopped" {
+	// Status and health are there, signed by the device, and nothing
+	// anywhere carries a plate in clear.
+	for _, s := range topics[prefix+"status"] {
+		if verified(prefix+"status", s) == nil {
+			t.Errorf("status message %s does not verify with the device's key", s)
+		}
+	}
+	if s := topics[prefix+"status"]; lastStatus() != "stopped" {
 		t.Errorf("status messages %q; want the last to be stopped", s)
 	}
 	var h map[string]any
-	if hs := topics[prefix+"health"]; len(hs) == 0 || json.Unmarshal(hs[len(hs)-1], &h) != nil || h["camera_state"] == nil {
-		t.Errorf("no usable health message: %q", hs)
+	hs := topics[prefix+"health"]
+	if len(hs) == 0 {
+		t.Errorf("no health message")
+	} else if m := verified(prefix+"health", hs[len(hs)-1]); m == nil || json.Unmarshal(m.Body, &h) != nil || h["camera_state"] == nil {
+		t.Errorf("no usable health message signed by the device: %q", hs)
 	}
 	for _, k := range []string{"frames_corrupt", "frames_skipped", "frames_rejected", "results_below_bar", "tracks_open", "read_p99_ms"} {
 		if _, ok := h[k]; !ok {
