@@ -60,6 +60,8 @@ type Options struct {
 
 	// The backend's HPKE public key and the device's Ed25519 signing key,
 	// as files (RecipientKeyFile, SigningKeyFile) or, when set, as values.
+	// The signing key signs the envelopes and the status and health
+	// messages.
 	RecipientKeyFile string
 	SigningKeyFile   string
 	RecipientKey     *envelope.RecipientPublicKey
