@@ -61,6 +61,7 @@ func proveMain(args []string) int {
 	repo := fs.String("repo", ".", "the repository (for the fuzz targets)")
 	keep := fs.Bool("keep", false, "keep the work folder (logs, state) for inspection")
 	run := fs.String("run", "", "only the rows whose name contains this")
+	fuzzTime := fs.Duration("fuzztime", 30*time.Second, "how long each fuzz target runs (full mode)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: lprlab prove [-short] [flags]\n\nRuns the proof suite against the real binaries and a real mosquitto; prints a table; exit 1 if a row fails.")
 		fs.PrintDefaults()
@@ -77,6 +78,7 @@ func proveMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "lprlab prove:", err)
 		return 1
 	}
+	e.fuzzTime = *fuzzTime
 	defer func() {
 		e.killAll()
 		if *keep {

@@ -36,6 +36,7 @@ type proveEnv struct {
 	devices         string // folder of <device>.pub
 	clip, truth     string
 	plates          []string // ground truth, as rendered
+	fuzzTime        time.Duration
 
 	mu    sync.Mutex
 	procs []*proveProc // every process started, killed at the end

@@ -245,7 +245,7 @@ func fuzzTargets(repo string) map[string][]string {
 	return out
 }
 
-// proveFuzz runs every fuzz target for 30 s.
+// proveFuzz runs every fuzz target for e.fuzzTime (30 s by default).
 func proveFuzz(e *proveEnv) proveRow {
 	targets := fuzzTargets(e.repo)
 	dirs := make([]string, 0, len(targets))
@@ -263,8 +263,8 @@ func proveFuzz(e *proveEnv) proveRow {
 				rel = d
 			}
 			pkg := "./" + filepath.ToSlash(rel)
-			fmt.Fprintf(os.Stderr, "prove: fuzz %s %s (30s)\n", pkg, name)
-			cmd := exec.Command("go", "test", "-run", "^$", "-fuzz", "^"+name+"$", "-fuzztime", "30s", pkg)
+			fmt.Fprintf(os.Stderr, "prove: fuzz %s %s (%s)\n", pkg, name, e.fuzzTime)
+			cmd := exec.Command("go", "test", "-run", "^$", "-fuzz", "^"+name+"$", "-fuzztime", e.fuzzTime.String(), pkg)
 			cmd.Dir = e.repo
 			if out, err := cmd.CombinedOutput(); err != nil {
 				failed = append(failed, name)
@@ -272,5 +272,5 @@ func proveFuzz(e *proveEnv) proveRow {
 			}
 		}
 	}
-	return proveRow{pass: total > 0 && len(failed) == 0, figure: fmt.Sprintf("%d targets x 30s: %d failed %v", total, len(failed), failed)}
+	return proveRow{pass: total > 0 && len(failed) == 0, figure: fmt.Sprintf("%d targets x %s: %d failed %v", total, e.fuzzTime, len(failed), failed)}
 }

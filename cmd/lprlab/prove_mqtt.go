@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/lprd/lprd/uplink/envelope"
 )
 
 // proveListener is one `lprctl listen` process; its JSON reads go to out.
@@ -182,8 +185,13 @@ func (e *proveEnv) health(device string) (map[string]any, error) {
 	if !ok {
 		return nil, fmt.Errorf("no retained health for %s", device)
 	}
+	// Health may be signed (a wrapper with the body inside) or plain.
+	m, _, err := envelope.ParseMonitor(b)
+	if err != nil && !errors.Is(err, envelope.ErrUnsignedMonitor) {
+		return nil, fmt.Errorf("health of %s: %w", device, err)
+	}
 	var h map[string]any
-	return h, json.Unmarshal(b, &h)
+	return h, json.Unmarshal(m.Body, &h)
 }
 
 // recorder keeps every envelope published on a reads topic, to replay.
