@@ -266,17 +266,7 @@ func score(w io.Writer, gt map[string][]gtPlate, pred predictions, opt scoreOpti
 				detected++
 			}
 			if opt.Misses && !slices.ContainsFunc(cands, func(c candidate) bool { return c.rank == 1 && c.text == g.text }) {
-				var top []string
-				for _, c := range cands {
-					if c.rank == 1 {
-						top = append(top, c.text)
-					}
-				}
-				read := strings.Join(top, ",")
-				if read == "" {
-					read = "-"
-				}
-				misses = append(misses, img+"\t"+g.text+"\t"+read)
+				misses = append(misses, missLine(img, g, cands))
 			}
 		}
 		for _, c := range cands {
@@ -289,12 +279,7 @@ func score(w io.Writer, gt map[string][]gtPlate, pred predictions, opt scoreOpti
 			}
 		}
 	}
-	extra := 0
-	for img := range pred.cands {
-		if _, ok := gt[img]; !ok {
-			extra++
-		}
-	}
+	extra := extraImages(gt, pred)
 
 	line := func(label, format string, a ...any) {
 		fmt.Fprintf(w, "%-22s"+format+"\n", append([]any{label + ":"}, a...)...)
@@ -316,19 +301,53 @@ func score(w io.Writer, gt map[string][]gtPlate, pred predictions, opt scoreOpti
 	if haveBoxes {
 		fmt.Fprintf(w, "plate detected (IoU>=%s): %s\n", pyFloatRepr(opt.IoU), pct(detected, nPlates))
 	}
-	if n := len(times); n > 0 {
-		slices.Sort(times)
-		p90 := times[int(math.Ceil(0.9*float64(n)))-1] // nearest rank
-		median := times[n/2]
-		if n%2 == 0 {
-			median = (times[n/2-1] + times[n/2]) / 2
-		}
-		fmt.Fprintf(w, "time ms (n=%d):    median %.1f  p90 %.1f  mean %.1f  max %.1f\n",
-			n, median, p90, fsum(times)/float64(n), times[n-1])
-	}
+	writeTimes(w, times)
 	for _, m := range misses {
 		fmt.Fprintln(w, "miss\t"+m)
 	}
+}
+
+// extraImages counts predicted images that have no ground truth.
+func extraImages(gt map[string][]gtPlate, pred predictions) int {
+	extra := 0
+	for img := range pred.cands {
+		if _, ok := gt[img]; !ok {
+			extra++
+		}
+	}
+	return extra
+}
+
+// missLine is the -misses line of a ground-truth plate no rank-1 read matched:
+// image, plate, and what was read at rank 1 ("-" for nothing).
+func missLine(img string, g gtPlate, cands []candidate) string {
+	var top []string
+	for _, c := range cands {
+		if c.rank == 1 {
+			top = append(top, c.text)
+		}
+	}
+	read := strings.Join(top, ",")
+	if read == "" {
+		read = "-"
+	}
+	return img + "\t" + g.text + "\t" + read
+}
+
+// writeTimes writes the time line: median, nearest-rank p90, mean and max.
+func writeTimes(w io.Writer, times []float64) {
+	n := len(times)
+	if n == 0 {
+		return
+	}
+	slices.Sort(times)
+	p90 := times[int(math.Ceil(0.9*float64(n)))-1] // nearest rank
+	median := times[n/2]
+	if n%2 == 0 {
+		median = (times[n/2-1] + times[n/2]) / 2
+	}
+	fmt.Fprintf(w, "time ms (n=%d):    median %.1f  p90 %.1f  mean %.1f  max %.1f\n",
+		n, median, p90, fsum(times)/float64(n), times[n-1])
 }
 
 func pct(a, b int) string {
