@@ -37,7 +37,7 @@ type command struct {
 var commands = []command{
 	{"keygen", "keygen -backend [-kem mlkem768x25519|x25519] | -device ID  [-out DIR] [-force]", keygenMain},
 	{"listen", "listen -broker URL -backend-key FILE -devices DIR [flags]   print one JSON object per read", listenMain},
-	{"status", "status -broker URL [flags]   print each device's retained status and health", statusMain},
+	{"status", "status -broker URL [-devices DIR] [flags]   print each device's retained status and health, verified", statusMain},
 	{"version", "version   print the version (also lprctl --version)", versionMain},
 }
 
@@ -104,11 +104,13 @@ listen subscribes to <prefix>/+/+/reads (or $share/<group>/... with -share), ver
   subscribes again on every connection.
 
 status subscribes to <prefix>/+/+/status and <prefix>/+/+/health, waits -wait for the
-  retained messages and prints one line per device (or JSON with -json).
+  retained messages and prints one line per device (or JSON with -json). Devices sign
+  both; with -devices DIR (their .pub keys) each is shown verified, UNSIGNED or
+  BAD SIGNATURE.
 
 MQTT and TLS flags are the same for listen and status; their defaults come from the
 environment: LPRCTL_BROKER, LPRCTL_CA, LPRCTL_CERT, LPRCTL_KEY, LPRCTL_ALLOW_PLAINTEXT=true
-(listen also: LPRCTL_BACKEND_KEY, LPRCTL_DEVICES, LPRCTL_STATE).
+(listen and status: LPRCTL_DEVICES; listen also: LPRCTL_BACKEND_KEY, LPRCTL_STATE).
 Brokers: ssl://host:8883 (mutual TLS with -ca, -cert, -key), tcp:// only with -allow-plaintext.
 
 Exit status: 0 success (also for -h), 1 runtime failure, 2 usage error.

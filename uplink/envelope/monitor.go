@@ -23,7 +23,7 @@ import (
 // bytes of the message with "sig" removed, i.e. up to and including the body's
 // closing byte followed by "}". The topic is signed, so a message cannot be moved
 // to another device's topic; the time tells a replayed old message. The Last Will
-// ("offline") is signed when the device connects, so its time is the connection's.
+// ("offline") is signed when the uplink is created, so its time is the start time.
 
 // MonitorContext separates monitoring signatures from envelope signatures.
 const MonitorContext = "lprd-monitor-v1"
