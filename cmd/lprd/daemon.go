@@ -339,19 +339,23 @@ func (d *daemon) openGPIO() error {
 }
 
 func (d *daemon) updateLED() {
-	if d.led == nil {
-		return
+	if d.led != nil {
+		d.led.Set(ledMode(d.cam.State().Status))
 	}
-	switch d.cam.State().Status {
+}
+
+// ledMode is the status LED's mode for a camera state: steady while streaming,
+// blinking while it (re)connects, fast blinking when it failed, off otherwise.
+func ledMode(st capture.Status) trigger.LEDMode {
+	switch st {
 	case capture.StatusStreaming:
-		d.led.Set(trigger.LEDOn)
+		return trigger.LEDOn
 	case capture.StatusReconnecting, capture.StatusStarting:
-		d.led.Set(trigger.LEDBlink)
+		return trigger.LEDBlink
 	case capture.StatusFailed:
-		d.led.Set(trigger.LEDFastBlink)
-	default:
-		d.led.Set(trigger.LEDOff)
+		return trigger.LEDFastBlink
 	}
+	return trigger.LEDOff
 }
 
 // fillHealth adds the capture, pipeline and GPIO figures to a health message.

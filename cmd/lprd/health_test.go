@@ -10,6 +10,7 @@ import (
 
 	"github.com/lprd/lprd/capture"
 	"github.com/lprd/lprd/capture/capturetest"
+	"github.com/lprd/lprd/capture/trigger"
 	"github.com/lprd/lprd/ocr"
 	"github.com/lprd/lprd/ocr/fusion"
 	"github.com/lprd/lprd/ocr/lane"
@@ -70,5 +71,17 @@ func TestFillHealth(t *testing.T) {
 	}
 	if h.GPIO != nil {
 		t.Errorf("GPIO %v without a trigger; want none", h.GPIO)
+	}
+}
+
+func TestLEDMode(t *testing.T) {
+	for st, want := range map[capture.Status]trigger.LEDMode{
+		capture.StatusStreaming: trigger.LEDOn, capture.StatusStarting: trigger.LEDBlink,
+		capture.StatusReconnecting: trigger.LEDBlink, capture.StatusFailed: trigger.LEDFastBlink,
+		capture.StatusEnded: trigger.LEDOff, capture.StatusStopped: trigger.LEDOff,
+	} {
+		if got := ledMode(st); got != want {
+			t.Errorf("ledMode(%s) = %v; want %v", st, got, want)
+		}
 	}
 }
