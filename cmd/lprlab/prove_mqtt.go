@@ -45,7 +45,7 @@ func (e *proveEnv) listen(dir string) (*proveListener, error) {
 	p, err := e.start(proveCmd{name: "lprctl listen", dir: dir, log: l.log, out: l.out}, filepath.Join(e.bin, "lprctl"), "listen",
 		"-broker", e.broker.URL(), "-ca", e.pki.CA, "-cert", e.pki.ClientCert, "-key", e.pki.ClientKey,
 		"-backend-key", e.backendKey, "-devices", e.devices, "-client-id", id,
-		"-state", filepath.Join(dir, "listen.state"), "-reconnect-max", "5s")
+		"-state", filepath.Join(dir, "listen.state")) // the default -reconnect-max, as an operator runs it
 	if err != nil {
 		return nil, err
 	}
