@@ -67,20 +67,20 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	logf := lockedLogf(stderr)
 	var bg sync.WaitGroup
 	defer bg.Wait()
-	if cfg.statePath != "" {
-		every(ctx, &bg, 10*time.Second, func() {
-			if err := rcv.SaveState(cfg.statePath); err != nil {
-				logf("%v", err)
-			}
-		})
-	}
 	if cfg.statsEvery > 0 {
 		every(ctx, &bg, cfg.statsEvery, func() { logf("%s", statsLine(rcv.Stats())) })
 	}
 	if cfg.statePath != "" {
 		logf("replay state in %s", cfg.statePath)
 	}
-	if err := receiver.Listen(ctx, rcv, cfg.listenOptions(out, logf)); err != nil {
+	// The replay memory is saved after each read is output and before it is
+	// acknowledged to the broker: a listener killed at any point neither loses a
+	// read nor outputs one twice after its restart.
+	var persist func() error
+	if cfg.statePath != "" {
+		persist = func() error { return rcv.SaveState(cfg.statePath) }
+	}
+	if err := receiver.Listen(ctx, rcv, cfg.listenOptions(out, logf, persist)); err != nil {
 		fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
 		return 1
 	}
@@ -113,7 +113,7 @@ func parseListenFlags(args []string, stderr io.Writer) (listenConfig, int) {
 	fs.Uint64Var(&c.window, "replay-window", receiver.DefaultReplayWindow, "sequence numbers remembered per device")
 	fs.DurationVar(&c.statsEvery, "stats", 0, "print the counters to stderr at this interval (0: only on exit)")
 	fs.StringVar(&c.format, "format", "json", "output: json (one object per read, for the site's systems) or text (a table for people)")
-	fs.StringVar(&c.statePath, "state", "", "file that keeps the replay and duplicate memory across restarts (saved every 10 s and on exit); "+
+	fs.StringVar(&c.statePath, "state", "", "file that keeps the replay and duplicate memory across restarts (saved after every read, before the broker is acknowledged, and on exit); "+
 		"default $LPRCTL_STATE, else $STATE_DIRECTORY/listen-<client id>.json (systemd StateDirectory=), else "+
 		"$XDG_STATE_HOME/lprctl/listen-<client id>.json ($XDG_STATE_HOME defaults to ~/.local/state); -state \"\" keeps none")
 	fs.DurationVar(&c.reconnectMax, "reconnect-max", receiver.DefaultMaxReconnectInterval, "longest wait between reconnection attempts after a broker outage (the back-off doubles from 1 s up to this)")
@@ -174,7 +174,7 @@ func newListenReceiver(c listenConfig) (*receiver.Receiver, error) {
 // listenOptions subscribes to every device's reads (in the -share group if
 // any), logs connection changes, gaps, counter resets and rejections, and
 // writes each read to out.
-func (c listenConfig) listenOptions(out *readOutput, logf func(string, ...any)) receiver.ListenOptions {
+func (c listenConfig) listenOptions(out *readOutput, logf func(string, ...any), persist func() error) receiver.ListenOptions {
 	topic := c.mqtt.prefix + "/+/+/reads"
 	if c.share != "" {
 		topic = "$share/" + c.share + "/" + topic
@@ -195,7 +195,16 @@ func (c listenConfig) listenOptions(out *readOutput, logf func(string, ...any)) 
 			if rd.Reset {
 				logf("device %s: sequence counter jumped to %d (state folder reset?)", rd.DeviceID, rd.Seq)
 			}
-			return out.write(rd)
+			if err := out.write(rd); err != nil {
+				return err
+			}
+			if persist != nil {
+				if err := persist(); err != nil {
+					logf("%v", err)
+					return err
+				}
+			}
+			return nil
 		},
 		OnReject: func(err error) { logf("%v", err) },
 	}

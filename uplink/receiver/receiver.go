@@ -108,6 +108,7 @@ type device struct {
 
 // Receiver verifies and opens envelopes. It is safe for concurrent use.
 type Receiver struct {
+	saveMu sync.Mutex // one SaveState at a time (they share a temporary file)
 	opt  Options
 	keys map[envelope.KeyID]*envelope.RecipientPrivateKey
 

@@ -23,8 +23,11 @@ type deviceState struct {
 
 // SaveState writes the receiver's replay and duplicate memory to path
 // (atomically: temporary file, fsync, rename), so that a restarted receiver
-// still refuses replays and drops duplicates of reads it already output.
+// still refuses replays and drops duplicates of reads it already output. It is
+// safe for concurrent use.
 func (r *Receiver) SaveState(path string) error {
+	r.saveMu.Lock()
+	defer r.saveMu.Unlock()
 	r.mu.Lock()
 	st := state{Window: r.opt.ReplayWindow, Devices: make(map[string]deviceState, len(r.devices))}
 	for id, d := range r.devices {
