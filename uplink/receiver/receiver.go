@@ -109,8 +109,8 @@ type device struct {
 // Receiver verifies and opens envelopes. It is safe for concurrent use.
 type Receiver struct {
 	saveMu sync.Mutex // one SaveState at a time (they share a temporary file)
-	opt  Options
-	keys map[envelope.KeyID]*envelope.RecipientPrivateKey
+	opt    Options
+	keys   map[envelope.KeyID]*envelope.RecipientPrivateKey
 
 	mu      sync.Mutex
 	devices map[string]*device
