@@ -473,7 +473,9 @@ func FuzzParseEnv(f *testing.F) {
 			_ = e.Error()
 		}
 		c, errs := buildConfigAfter(entries, perrs)
-		if len(errs) == 0 {
+		// Load reports the parse problems (perrs) with the key problems; a key
+		// that failed to parse is not reported again as missing.
+		if len(errs) == 0 && len(perrs) == 0 {
 			// A configuration without problems must be usable as is, by the
 			// packages' own parsers.
 			if c.DeviceID == "" || c.MQTTBroker == "" || c.OutboxMaxBytes < 1024 || c.MinConfidence != c.MinConfidence {
