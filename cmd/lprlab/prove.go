@@ -16,8 +16,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 )
@@ -27,7 +31,13 @@ import (
 type proveRow struct {
 	name, figure string
 	pass         bool
+	skip         bool // could not run here (the figure says why); not a failure
 	took         time.Duration
+}
+
+// skipRow is a row that cannot run on this machine, with the reason.
+func skipRow(format string, a ...any) proveRow {
+	return proveRow{skip: true, figure: fmt.Sprintf(format, a...)}
 }
 
 type proveCheck struct {
@@ -45,9 +55,22 @@ func proveChecks() []proveCheck {
 		{"corrupt frames counted", false, proveCorruptFrames},
 		{"broker outage 5s", false, func(e *proveEnv) proveRow { return proveOutage(e, 5*time.Second) }},
 		{"listener SIGKILL + replay", false, proveListenerKill},
+		{"lprd SIGKILL + restart", false, proveLprdKill},
 		{"check = run", false, proveCheckRun},
+		{"bad env files", false, proveBadEnv},
+		{"bad key files", false, proveBadKeys},
+		{"broker certificate expired/foreign", false, proveBrokerCerts},
+		{"state folder full", false, func(e *proveEnv) proveRow { return proveStateFault(e, stateFull) }},
+		{"state folder read-only", false, func(e *proveEnv) proveRow { return proveStateFault(e, stateReadOnly) }},
+		{"backend: bad payloads", false, proveBadPayloads},
+		{"backend: topic binding", false, proveTopicBinding},
+		{"backend: replay state by default", false, proveReplayDefault},
+		{"signed status/health", false, proveSignedMonitor},
+		{"ACL (deploy/mosquitto)", false, proveACL},
 		{"broker outage 60s", true, func(e *proveEnv) proveRow { return proveOutage(e, 60*time.Second) }},
 		{"broker outage 10min", true, func(e *proveEnv) proveRow { return proveOutage(e, 10*time.Minute) }},
+		{"TCP black hole 60s (no FIN)", true, proveTCPCut},
+		{"camera gone 10s and back", true, proveCameraGone},
 		{"soak 2x rate", true, proveSoak},
 		{"fuzz targets", true, proveFuzz},
 	}
@@ -60,7 +83,7 @@ func proveMain(args []string) int {
 	bin := fs.String("bin", "bin", "folder with lprd, lprctl and lprlab (scripts/setup builds them)")
 	repo := fs.String("repo", ".", "the repository (for the fuzz targets)")
 	keep := fs.Bool("keep", false, "keep the work folder (logs, state) for inspection")
-	run := fs.String("run", "", "only the rows whose name contains this")
+	run := fs.String("run", "", "only the rows whose name matches this regular expression")
 	fuzzTime := fs.Duration("fuzztime", 30*time.Second, "how long each fuzz target runs (full mode)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: lprlab prove [-short] [flags]\n\nRuns the proof suite against the real binaries and a real mosquitto; prints a table; exit 1 if a row fails.")
@@ -73,38 +96,59 @@ func proveMain(args []string) int {
 		fs.Usage()
 		return 2
 	}
+	runRE, err := regexp.Compile(*run)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lprlab prove: -run:", err)
+		return 2
+	}
 	e, err := newProveEnv(*bin, *repo)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lprlab prove:", err)
 		return 1
 	}
 	e.fuzzTime = *fuzzTime
-	defer func() {
-		e.killAll()
-		if *keep {
-			fmt.Fprintln(os.Stderr, "lprlab prove: work folder kept:", e.work)
-		} else {
-			os.RemoveAll(e.work)
-		}
+	var once sync.Once
+	cleanup := func() {
+		once.Do(func() {
+			e.killAll()
+			e.unmountAll()
+			if *keep {
+				fmt.Fprintln(os.Stderr, "lprlab prove: work folder kept:", e.work)
+			} else {
+				os.RemoveAll(e.work)
+			}
+		})
+	}
+	defer cleanup()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		fmt.Fprintf(os.Stderr, "lprlab prove: %v: stopping the processes it started\n", s)
+		cleanup()
+		os.Exit(130)
 	}()
 	start := time.Now()
 	var rows []proveRow
 	for _, c := range proveChecks() {
-		if (c.full && *short) || !strings.Contains(c.name, *run) {
+		if (c.full && *short) || !runRE.MatchString(c.name) {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "prove: %s ...\n", c.name)
 		t := time.Now()
 		r := c.run(e)
 		r.name, r.took = c.name, time.Since(t).Round(100*time.Millisecond)
-		fmt.Fprintf(os.Stderr, "prove: %s: %s (%s)\n", c.name, passWord(r.pass), r.figure)
+		fmt.Fprintf(os.Stderr, "prove: %s: %s (%s)\n", c.name, resultWord(r), r.figure)
 		rows = append(rows, r)
 	}
 	return printTable(os.Stdout, rows, time.Since(start))
 }
 
-func passWord(ok bool) string {
-	if ok {
+func resultWord(r proveRow) string {
+	switch {
+	case r.skip:
+		return "skip"
+	case r.pass:
 		return "pass"
 	}
 	return "FAIL"
@@ -113,16 +157,19 @@ func passWord(ok bool) string {
 func printTable(w io.Writer, rows []proveRow, took time.Duration) int {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tFIGURE\tRESULT\tTIME")
-	failed := 0
+	failed, skipped := 0, 0
 	for _, r := range rows {
-		if !r.pass {
+		switch {
+		case r.skip:
+			skipped++
+		case !r.pass:
 			failed++
 		}
 		fig := strings.Join(strings.Fields(r.figure), " ") // one line, whatever a log excerpt held
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.name, fig, passWord(r.pass), r.took)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.name, fig, resultWord(r), r.took)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "%d of %d checks passed in %s\n", len(rows)-failed, len(rows), took.Round(time.Second))
+	fmt.Fprintf(w, "%d of %d checks passed, %d skipped, in %s\n", len(rows)-failed-skipped, len(rows), skipped, took.Round(time.Second))
 	if failed > 0 {
 		return 1
 	}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -37,15 +38,20 @@ type proveEnv struct {
 	clip, truth     string
 	plates          []string // ground truth, as rendered
 	fuzzTime        time.Duration
+	fix             *backendFixture // lprd's envelopes for the backend rows, made once
 
-	mu    sync.Mutex
-	procs []*proveProc // every process started, killed at the end
+	mu     sync.Mutex
+	procs  []*proveProc // every process started, killed at the end
+	mounts []string     // tmpfs mounts, unmounted at the end
 }
 
 // provePKI is a CA with a server certificate for 127.0.0.1 and one client
 // certificate shared by the devices, the listener and the suite's own client.
 type provePKI struct {
 	CA, ServerCert, ServerKey, ClientCert, ClientKey string
+
+	caKey  *ecdsa.PrivateKey // to issue more certificates (ACL, broker certificate rows)
+	caCert *x509.Certificate
 }
 
 func newProvePKI(dir string) (provePKI, error) {
@@ -72,13 +78,27 @@ func newProvePKI(dir string) (provePKI, error) {
 	if err := writeProvePEM(p.CA, "CERTIFICATE", der); err != nil {
 		return p, err
 	}
+	p.caKey, p.caCert = caKey, ca
 	if err := issueProveCert(caKey, ca, "127.0.0.1", true, p.ServerCert, p.ServerKey); err != nil {
 		return p, err
 	}
 	return p, issueProveCert(caKey, ca, "lprlab-prove", false, p.ClientCert, p.ClientKey)
 }
 
+// issue writes a client certificate of common name cn (the MQTT user name
+// under use_identity_as_username) and its key into dir.
+func (p provePKI) issue(dir, cn string) (cert, key string, err error) {
+	cert, key = filepath.Join(dir, cn+".pem"), filepath.Join(dir, cn+".key")
+	return cert, key, issueProveCert(p.caKey, p.caCert, cn, false, cert, key)
+}
+
 func issueProveCert(caKey *ecdsa.PrivateKey, ca *x509.Certificate, cn string, server bool, certFile, keyFile string) error {
+	return issueProveCertFor(caKey, ca, cn, server, time.Now().Add(48*time.Hour), certFile, keyFile)
+}
+
+// issueProveCertFor issues a certificate valid until notAfter (in the past
+// for an expired one).
+func issueProveCertFor(caKey *ecdsa.PrivateKey, ca *x509.Certificate, cn string, server bool, notAfter time.Time, certFile, keyFile string) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
@@ -86,7 +106,7 @@ func issueProveCert(caKey *ecdsa.PrivateKey, ca *x509.Certificate, cn string, se
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	tmpl := &x509.Certificate{
 		SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(48 * time.Hour),
+		NotBefore: notAfter.Add(-72 * time.Hour), NotAfter: notAfter,
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
@@ -123,13 +143,19 @@ type proveBroker struct {
 }
 
 func (e *proveEnv) newBroker() (*proveBroker, error) {
+	return e.newBrokerWith("broker", e.pki.ServerCert, e.pki.ServerKey)
+}
+
+// newBrokerWith starts a mosquitto with its folder under the work folder,
+// the server certificate given and extra configuration lines (an ACL).
+func (e *proveEnv) newBrokerWith(name, cert, key string, extra ...string) (*proveBroker, error) {
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		if bin, err = exec.LookPath("/usr/sbin/mosquitto"); err != nil {
 			return nil, fmt.Errorf("mosquitto not found (scripts/setup installs it)")
 		}
 	}
-	b := &proveBroker{env: e, dir: filepath.Join(e.work, "broker")}
+	b := &proveBroker{env: e, dir: filepath.Join(e.work, name)}
 	if b.Port, err = freePort(); err != nil {
 		return nil, err
 	}
@@ -138,12 +164,13 @@ func (e *proveEnv) newBroker() (*proveBroker, error) {
 		"persistence true", "persistence_location " + b.dir + "/", "autosave_interval 1",
 		"max_queued_messages 0", "max_inflight_messages 0",
 		"log_dest file " + filepath.Join(b.dir, "mosquitto.log"), "log_type error", "log_type warning", "log_type notice",
-		"cafile " + e.pki.CA, "certfile " + e.pki.ServerCert, "keyfile " + e.pki.ServerKey,
+		"cafile " + e.pki.CA, "certfile " + cert, "keyfile " + key,
 		"require_certificate true", "use_identity_as_username true",
 	}
 	if os.Geteuid() == 0 {
 		conf = append(conf, "user root") // else it drops to the mosquitto user, who cannot read the work folder
 	}
+	conf = append(conf, extra...)
 	if err := os.MkdirAll(b.dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -197,6 +224,7 @@ func freePort() (int, error) {
 type proveCmd struct {
 	name, dir, log, out string
 	env                 []string
+	unset               []string // variables of the suite's environment left out
 	uid                 int
 	shell               string // a sh prologue run before exec (e.g. ulimit -c)
 }
@@ -217,7 +245,7 @@ func (e *proveEnv) start(c proveCmd, bin string, args ...string) (*proveProc, er
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = c.dir
-	cmd.Env = append(os.Environ(), c.env...)
+	cmd.Env = append(environWithout(c.unset), c.env...)
 	logf, err := os.OpenFile(c.log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
@@ -244,6 +272,18 @@ func (e *proveEnv) start(c proveCmd, bin string, args ...string) (*proveProc, er
 	e.procs = append(e.procs, p)
 	e.mu.Unlock()
 	return p, nil
+}
+
+// environWithout is the suite's environment less the variables named.
+func environWithout(names []string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(names, k) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func (p *proveProc) exited() bool {

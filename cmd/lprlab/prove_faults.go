@@ -27,13 +27,22 @@ type streamRun struct {
 }
 
 func (e *proveEnv) startStream(device string, loop bool, rate string) (*streamRun, error) {
+	return e.startStreamWith(device, loop, map[string]string{"LPRD_REPLAY_RATE": rate})
+}
+
+// startStreamWith starts a stream with extra env keys. A looping run
+// sends a plate again after 1 s (LPRD_FUSION_SUPPRESS), not 30 s: every
+// pass of the clip gives reads.
+func (e *proveEnv) startStreamWith(device string, loop bool, extra map[string]string) (*streamRun, error) {
 	dir := filepath.Join(e.work, device)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	extra := map[string]string{"LPRD_REPLAY_RATE": rate}
 	if loop {
 		extra["LPRD_REPLAY_LOOP"], extra["LPRD_EXIT_AT_END"] = "true", "false"
+		if _, ok := extra["LPRD_FUSION_SUPPRESS"]; !ok {
+			extra["LPRD_FUSION_SUPPRESS"] = "1s"
+		}
 	}
 	envFile := filepath.Join(dir, "lprd.env")
 	if err := e.lprdEnv(envFile, device, extra); err != nil {

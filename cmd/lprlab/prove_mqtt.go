@@ -33,6 +33,13 @@ type proveListener struct {
 // (so that a restart resumes the same session and replay memory) and waits
 // until it has subscribed.
 func (e *proveEnv) listen(dir string) (*proveListener, error) {
+	return e.listenWith(dir, nil, nil, "-state", filepath.Join(dir, "listen.state"))
+}
+
+// listenWith starts lprctl listen with the main broker and the shared
+// client certificate (or those of args, which come after them), the
+// extra environment, and a client id of dir.
+func (e *proveEnv) listenWith(dir string, env []string, unset []string, args ...string) (*proveListener, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -42,10 +49,9 @@ func (e *proveEnv) listen(dir string) (*proveListener, error) {
 	if rel, err := filepath.Rel(e.work, dir); err == nil {
 		id += "-" + strings.ReplaceAll(rel, string(filepath.Separator), "-")
 	}
-	p, err := e.start(proveCmd{name: "lprctl listen", dir: dir, log: l.log, out: l.out}, filepath.Join(e.bin, "lprctl"), "listen",
-		"-broker", e.broker.URL(), "-ca", e.pki.CA, "-cert", e.pki.ClientCert, "-key", e.pki.ClientKey,
-		"-backend-key", e.backendKey, "-devices", e.devices, "-client-id", id,
-		"-state", filepath.Join(dir, "listen.state")) // the default -reconnect-max, as an operator runs it
+	args = append([]string{"listen", "-broker", e.broker.URL(), "-ca", e.pki.CA, "-cert", e.pki.ClientCert, "-key", e.pki.ClientKey,
+		"-backend-key", e.backendKey, "-devices", e.devices, "-client-id", id}, args...) // the default -reconnect-max, as an operator runs it
+	p, err := e.start(proveCmd{name: "lprctl listen", dir: dir, log: l.log, out: l.out, env: env, unset: unset}, filepath.Join(e.bin, "lprctl"), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -130,22 +136,27 @@ func waitDelivered(l *proveListener, lprdLog string, d time.Duration) delivery {
 
 // mqttClient connects the suite's own client (mutual TLS) to the broker.
 func (e *proveEnv) mqttClient(id string) (mqtt.Client, error) {
+	return e.mqttClientAs(e.broker.URL(), e.pki.ClientCert, e.pki.ClientKey, id)
+}
+
+// mqttClientAs connects a client with the certificate given to url.
+func (e *proveEnv) mqttClientAs(url, certFile, keyFile, id string) (mqtt.Client, error) {
 	ca, err := os.ReadFile(e.pki.CA)
 	if err != nil {
 		return nil, err
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
-	cert, err := tls.LoadX509KeyPair(e.pki.ClientCert, e.pki.ClientKey)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, err
 	}
-	opts := mqtt.NewClientOptions().AddBroker(e.broker.URL()).SetClientID(id).SetCleanSession(true).
+	opts := mqtt.NewClientOptions().AddBroker(url).SetClientID(id).SetCleanSession(true).
 		SetTLSConfig(&tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}).
 		SetAutoReconnect(false).SetConnectTimeout(10 * time.Second)
 	c := mqtt.NewClient(opts)
 	if tok := c.Connect(); !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
-		return nil, fmt.Errorf("mqtt connect %s: %v", e.broker.URL(), tok.Error())
+		return nil, fmt.Errorf("mqtt connect %s: %v", url, tok.Error())
 	}
 	return c, nil
 }
