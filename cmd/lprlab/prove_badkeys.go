@@ -111,6 +111,9 @@ func proveBrokerCerts(e *proveEnv) proveRow {
 	if err := issueProveCertFor(e.pki.caKey, e.pki.caCert, "127.0.0.1", true, time.Now().Add(-time.Hour), expCert, expKey); err != nil {
 		return failRow("%v", err)
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "foreign"), 0o700); err != nil {
+		return failRow("%v", err)
+	}
 	foreign, err := newProvePKI(filepath.Join(dir, "foreign"))
 	if err != nil {
 		return failRow("%v", err)

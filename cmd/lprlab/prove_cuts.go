@@ -1,13 +1,16 @@
 // The proof suite's fault rows beyond the broker outage: lprd SIGKILLed and
 // restarted, the device's TCP connection black-holed (no FIN, no RST) by a
-// loopback proxy the suite owns, and the camera source gone and back.
+// loopback proxy the suite owns, and an HTTP MJPEG camera the suite owns
+// gone and back.
 
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,7 +169,12 @@ func proveTCPCut(e *proveEnv) proveRow {
 	px.hole()
 	cut := time.Now()
 	var noticed time.Duration
-	lost := func() bool { return strings.Contains(fileText(s.log), "MQTT connection lost") }
+	// lprd notices by a publish without acknowledgement (it drops the
+	// connection and republishes) or by the MQTT keep-alive.
+	lost := func() bool {
+		l := fileText(s.log)
+		return strings.Contains(l, "MQTT connection lost") || strings.Contains(l, "republishing unacknowledged reads") || strings.Contains(l, "MQTT connect failed")
+	}
 	for time.Since(cut) < 60*time.Second {
 		if noticed == 0 && lost() {
 			noticed = time.Since(cut)
@@ -191,41 +199,123 @@ func proveTCPCut(e *proveEnv) proveRow {
 		dl, during, recDur(noticed), recDur(rec), code)}
 }
 
-// proveCameraGone replays the clip in a loop from a file the suite renames
-// away (the next pass cannot open it) and back after 10 s: lprd reports
-// the camera unavailable, opens it again, reads on, and loses nothing.
+// mjpegFrames returns the JPEG frames of an MJPEG AVI (as lanesim
+// writes): each from a start-of-image marker to the next end-of-image.
+func mjpegFrames(avi []byte) [][]byte {
+	var out [][]byte
+	for i := 0; ; {
+		j := bytes.Index(avi[i:], []byte{0xFF, 0xD8, 0xFF})
+		if j < 0 {
+			return out
+		}
+		k := bytes.Index(avi[i+j:], []byte{0xFF, 0xD9})
+		if k < 0 {
+			return out
+		}
+		out = append(out, avi[i+j:i+j+k+2])
+		i += j + k + 2
+	}
+}
+
+// mjpegCamera is an IP camera the suite owns: an HTTP server on a fixed
+// loopback port sending frames as multipart/x-mixed-replace at fps, in a
+// loop. stop() takes it off the network (listener and connections
+// closed); start() brings it back on the same port.
+type mjpegCamera struct {
+	port   int
+	frames [][]byte
+	fps    float64
+	mu     sync.Mutex
+	srv    *http.Server
+}
+
+func (c *mjpegCamera) url() string { return fmt.Sprintf("http://127.0.0.1:%d/stream.mjpg", c.port) }
+
+func (c *mjpegCamera) start() error {
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", c.port))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(c.serve)}
+	c.mu.Lock()
+	c.srv = srv
+	c.mu.Unlock()
+	go srv.Serve(ln)
+	return nil
+}
+
+func (c *mjpegCamera) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.srv != nil {
+		c.srv.Close()
+		c.srv = nil
+	}
+}
+
+func (c *mjpegCamera) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+	tick := time.NewTicker(time.Duration(float64(time.Second) / c.fps))
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		f := c.frames[i%len(c.frames)]
+		if _, err := fmt.Fprintf(w, "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", len(f)); err != nil {
+			return
+		}
+		if _, err := w.Write(f); err != nil {
+			return
+		}
+		if _, err := io.WriteString(w, "\r\n"); err != nil {
+			return
+		}
+		w.(http.Flusher).Flush()
+		select {
+		case <-tick.C:
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// proveCameraGone streams the clip from an HTTP MJPEG camera the suite
+// owns, takes the camera off the network for 10 s and brings it back:
+// lprd reports it unavailable (log and health), opens it again, reads on,
+// and loses nothing.
 func proveCameraGone(e *proveEnv) proveRow {
-	dir := filepath.Join(e.work, "prove-camera")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	b, err := os.ReadFile(e.clip)
+	if err != nil {
 		return failRow("%v", err)
 	}
-	clip := filepath.Join(dir, "camera.avi")
-	if err := copyFiles(dir, e.clip); err != nil {
+	port, err := freePort()
+	if err != nil {
 		return failRow("%v", err)
 	}
-	if err := os.Rename(filepath.Join(dir, filepath.Base(e.clip)), clip); err != nil {
+	cam := &mjpegCamera{port: port, frames: mjpegFrames(b), fps: 15}
+	if len(cam.frames) < 10 {
+		return failRow("%d JPEG frames in %s: not an MJPEG AVI", len(cam.frames), e.clip)
+	}
+	if err := cam.start(); err != nil {
 		return failRow("%v", err)
 	}
-	s, err := e.startStreamWith("prove-camera", true, map[string]string{"LPRD_REPLAY_RATE": "recorded", "LPRD_CAMERA": clip})
+	defer cam.stop()
+	s, err := e.startStreamWith("prove-camera", true, map[string]string{"LPRD_CAMERA": cam.url(), "LPRD_FUSION_SUPPRESS": "1s"})
 	if err != nil {
 		return failRow("%v", err)
 	}
 	defer s.stop()
-	time.Sleep(3 * time.Second)
-	if err := os.Rename(clip, clip+".away"); err != nil {
-		return failRow("%v", err)
+	if !waitFor(90*time.Second, func() bool { return len(storedEvents(fileText(s.log))) >= 1 }) {
+		return failRow("no read from the camera: %.300s", fileText(s.log))
 	}
+	cam.stop()
 	gone := func() bool { return strings.Contains(fileText(s.log), "camera unavailable; reopening") }
-	if !waitFor(90*time.Second, gone) {
-		return failRow("lprd did not report the camera gone: %.300s", fileText(s.log))
-	}
+	noticed := waitFor(30*time.Second, gone)
 	time.Sleep(10 * time.Second)
 	h, _ := e.health("prove-camera")
 	state := fmt.Sprint(h["camera_state"])
 	streams := strings.Count(fileText(s.log), "camera streaming")
 	storedBack := len(storedEvents(fileText(s.log)))
-	if err := os.Rename(clip+".away", clip); err != nil {
-		return failRow("%v", err)
+	if err := cam.start(); err != nil {
+		return failRow("camera back: %v", err)
 	}
 	back := time.Now()
 	var rec time.Duration
@@ -234,7 +324,7 @@ func proveCameraGone(e *proveEnv) proveRow {
 	}
 	readsAfter := waitFor(90*time.Second, func() bool { return len(storedEvents(fileText(s.log))) > storedBack })
 	code, dl := s.finish()
-	pass := dl.produced > 0 && dl.lost == 0 && dl.duplicates == 0 && rec > 0 && readsAfter && state != "streaming"
-	return proveRow{pass: pass, figure: fmt.Sprintf("%s; camera gone 10 s: health camera_state %q; streaming again %s after it came back, reads after it %v; exit %d",
-		dl, state, recDur(rec), readsAfter, code)}
+	pass := dl.produced > 0 && dl.lost == 0 && dl.duplicates == 0 && noticed && rec > 0 && readsAfter && state != "streaming"
+	return proveRow{pass: pass, figure: fmt.Sprintf("%s; HTTP MJPEG camera off the network 10 s: logged %v, health camera_state %q; streaming again %s after it came back, reads after it %v; exit %d",
+		dl, noticed, state, recDur(rec), readsAfter, code)}
 }

@@ -17,6 +17,40 @@ import (
 	"time"
 )
 
+// proveChecks is the table of rows, in the order they run: the quick ones
+// (scripts/test and CI run them with -short), then those of the full mode.
+// A row of a file of its own registers with one line here.
+func proveChecks() []proveCheck {
+	return []proveCheck{
+		{"no retention", false, proveNoRetention},
+		{"core dumps: lprd", false, proveCoreLprd},
+		{"core dumps: lprctl listen", false, proveCoreListen},
+		{"crafted frame 65000x65000", false, proveCraftedFrame},
+		{"corrupt frames counted", false, proveCorruptFrames},
+		{"broker outage 5s", false, func(e *proveEnv) proveRow { return proveOutage(e, 5*time.Second) }},
+		{"listener SIGKILL + replay", false, proveListenerKill},
+		{"lprd SIGKILL + restart", false, proveLprdKill},
+		{"check = run", false, proveCheckRun},
+		{"bad env files", false, proveBadEnv},
+		{"bad key files", false, proveBadKeys},
+		{"broker certificate expired/foreign", false, proveBrokerCerts},
+		{"state folder full", false, func(e *proveEnv) proveRow { return proveStateFault(e, stateFull) }},
+		{"state folder read-only", false, func(e *proveEnv) proveRow { return proveStateFault(e, stateReadOnly) }},
+		{"backend: bad payloads", false, proveBadPayloads},
+		{"backend: topic binding", false, proveTopicBinding},
+		{"backend: replay state by default", false, proveReplayDefault},
+		{"signed status/health", false, proveSignedMonitor},
+		{"ACL (deploy/mosquitto)", false, proveACL},
+		// Rows of other files (acknowledgements) join here.
+		{"broker outage 60s", true, func(e *proveEnv) proveRow { return proveOutage(e, 60*time.Second) }},
+		{"broker outage 10min", true, func(e *proveEnv) proveRow { return proveOutage(e, 10*time.Minute) }},
+		{"TCP black hole 60s (no FIN)", true, proveTCPCut},
+		{"camera gone 10s and back", true, proveCameraGone},
+		{"soak 2x rate", true, proveSoak},
+		{"fuzz targets", true, proveFuzz},
+	}
+}
+
 func failRow(format string, a ...any) proveRow {
 	return proveRow{figure: fmt.Sprintf(format, a...)}
 }
