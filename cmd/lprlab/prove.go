@@ -2,8 +2,11 @@
 // real mosquitto (mutual TLS, persistence on) over generated clips and
 // image folders, checks what an agency asks (no image or plate text kept,
 // no core file, bad frames survived and counted, no read lost across a
-// broker outage or a listener crash, replays refused, check refusing what
-// run refuses) and ends with a table: each check, its figure, pass or fail.
+// broker outage, a black-holed connection, a full or read-only state
+// folder, a camera gone or a process killed, bad configuration and bad
+// payloads refused with a reason, replays and forgeries refused, the
+// broker's ACL) and ends with a table: each check, its figure, pass, FAIL
+// or skip.
 //
 //	lprlab prove [-short] [-bin DIR] [-keep]
 //
