@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"time"
 )
@@ -220,4 +221,19 @@ func VerifyAck(payload []byte, topic, deviceID string, keys []ed25519.PublicKey)
 		return a, fmt.Errorf("%w: for device %q on topic %q, received on %q", ErrAckForeign, a.DeviceID, a.Topic, topic)
 	}
 	return a, nil
+}
+
+// LoadBackendVerifyKeys reads the backend's signing public keys
+// (backend-signing.pub from lprctl keygen -backend: one or more PKIX Ed25519
+// PEM blocks) from path, as a device's LPRD_BACKEND_VERIFY_KEY names it.
+func LoadBackendVerifyKeys(path string) ([]ed25519.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("backend verify key %s: %w", path, err)
+	}
+	k, err := ParseSigningPublicKeys(b)
+	if err != nil {
+		return nil, fmt.Errorf("backend verify key %s: %w", path, err)
+	}
+	return k, nil
 }
