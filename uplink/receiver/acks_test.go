@@ -41,9 +41,9 @@ func TestAckerBatches(t *testing.T) {
 		seqs        []envelope.SeqRange
 	}
 	wants := []want{
-		{"lpr/port-a/cam-a/acks", envelope.KindAck, []envelope.SeqRange{{1, 3}}},
-		{"lpr/port-a/cam-b/acks", envelope.KindAck, []envelope.SeqRange{{7, 7}}},
-		{"lpr/port-a/cam-b/acks", envelope.KindRefusal, []envelope.SeqRange{{9, 9}}},
+		{"lpr/port-a/cam-a/acks", envelope.KindAck, []envelope.SeqRange{{First: 1, Last: 3}}},
+		{"lpr/port-a/cam-b/acks", envelope.KindAck, []envelope.SeqRange{{First: 7, Last: 7}}},
+		{"lpr/port-a/cam-b/acks", envelope.KindRefusal, []envelope.SeqRange{{First: 9, Last: 9}}},
 	}
 	if len(msgs) != len(wants) {
 		t.Fatalf("%d messages, want %d", len(msgs), len(wants))
