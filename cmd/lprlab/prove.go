@@ -50,6 +50,7 @@ func proveChecks() []proveCheck {
 		{"broker outage 10min", true, func(e *proveEnv) proveRow { return proveOutage(e, 10*time.Minute) }},
 		{"soak 2x rate", true, proveSoak},
 		{"fuzz targets", true, proveFuzz},
+		{"acks: broker SIGKILL, 30-min autosave", true, proveAcksBrokerKill},
 	}
 }
 
