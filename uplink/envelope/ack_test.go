@@ -159,3 +159,27 @@ func FuzzParseAck(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkVerifyAck is the device's cost per ack message received.
+func BenchmarkVerifyAck(b *testing.B) {
+	_, key, msgs := ackVectors(b)
+	pub := []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}
+	msg, _ := SignAck(key, msgs[0])
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := VerifyAck(msg, msgs[0].Topic, msgs[0].DeviceID, pub); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSignAck is the listener's cost per ack message sent.
+func BenchmarkSignAck(b *testing.B) {
+	_, key, msgs := ackVectors(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := SignAck(key, msgs[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
