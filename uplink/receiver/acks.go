@@ -159,16 +159,18 @@ func count(rs []envelope.SeqRange) int {
 }
 
 // flush publishes what is pending (QoS 1, not retained) and waits for the
-// broker at most timeout per message. A lost ack only makes the device
+// broker at most timeout in all (after one message timed out, the others
+// are not waited for: the broker is away). A lost ack only makes the device
 // publish its reads again, and this listener acks the duplicates.
 func (a *acker) flush(c mqttclient.Client, timeout time.Duration) {
 	if a == nil {
 		return
 	}
+	deadline := time.Now().Add(timeout)
 	for _, m := range a.take() {
 		tok := c.Publish(m.topic, 1, false, m.payload)
 		var err error
-		if !tok.WaitTimeout(timeout) {
+		if !tok.WaitTimeout(max(time.Until(deadline), 0)) {
 			err = fmt.Errorf("no PUBACK within %v", timeout)
 		} else {
 			err = tok.Error()
