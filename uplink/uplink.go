@@ -305,6 +305,10 @@ func New(ctx context.Context, opt Options) (*Uplink, error) {
 		// Reads a run with acknowledgements left waiting for the backend
 		// now leave on the broker's PUBACK.
 		u.box.Due(0)
+		log.Warn("no backend verify key: a read leaves the outbox on the broker's acknowledgement, so delivery is only to the broker", "backend_key_id", sealer.RecipientKeyID().String())
+	} else {
+		log.Info("reads leave the outbox on the backend's signed acknowledgement", "topic", u.topics.acks,
+			"backend_key_id", sealer.RecipientKeyID().String(), "confirm_timeout", opt.ConfirmTimeout)
 	}
 	return u, nil
 }
