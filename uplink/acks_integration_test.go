@@ -88,6 +88,7 @@ func TestIntegrationAckACLDenied(t *testing.T) {
 	col, stop := ackListen(t, k.receiver(t, "dev1"), mqttclient.Config{Broker: b.URL(), CAFile: pki.CAFile, CertFile: beCert, KeyFile: beKey,
 		ClientID: "backend-acl", MaxReconnectInterval: 300 * time.Millisecond})
 	defer stop()
+	snf := sniff(t, mqttclient.Config{Broker: b.URL(), CAFile: pki.CAFile, CertFile: beCert, KeyFile: beKey, ClientID: "backend-health", CleanSession: true})
 	devCert, devKey := pki.IssueClient(t, "dev1")
 	u, _ := ackDevice(t, b, k, 500*time.Millisecond, func(o *Options) {
 		o.CAFile, o.CertFile, o.KeyFile, o.AllowPlaintext = pki.CAFile, devCert, devKey, false
@@ -97,6 +98,16 @@ func TestIntegrationAckACLDenied(t *testing.T) {
 	waitFor(t, "the denied publishes failed or were published again", 20*time.Second, func() bool {
 		h := u.Health()
 		return h.PublishErrors > 0 || h.ReadsRepublished >= n
+	})
+	// The device's own health message (published on every reconnection)
+	// shows the reads waiting.
+	waitFor(t, "a health message showing the reads waiting", 20*time.Second, func() bool {
+		hs := snf.on("lpr/port-a/dev1/health")
+		if len(hs) == 0 {
+			return false
+		}
+		h := k.health(t, "lpr/port-a/dev1/health", hs[len(hs)-1].Payload)
+		return h.OutboxDepth == n && h.ReadsAwaitingBroker+h.ReadsAwaitingBackend == n && h.ReadsConfirmed == 0 && h.BackendAcks
 	})
 	h := u.Health()
 	if col.count() != 0 || h.OutboxDepth != n || h.ReadsConfirmed != 0 || h.ReadsAwaitingBroker+h.ReadsAwaitingBackend != n {
