@@ -195,7 +195,7 @@ var keys = []keySpec{
 		setPath(func(c *Config) *string { return &c.SigningKey })},
 	{"LPRD_BACKEND_VERIFY_KEY", "", "path", "/etc/lprd/backend-signing.pub", "Backend's Ed25519 signing public key (backend-signing.pub from `lprctl keygen -backend`). With it a read leaves the outbox only when the backend's signed acknowledgement says it holds it (docs/acks.md); without it, on the broker's acknowledgement (delivery only to the broker; `lprd check` warns).",
 		setPath(func(c *Config) *string { return &c.BackendVerifyKey })},
-	{"LPRD_BACKEND_CONFIRM_TIMEOUT", "5m", "duration", "10m", "With LPRD_BACKEND_VERIFY_KEY: a read the broker acknowledged is published again when the backend has not confirmed it within this time (then after 2, 4 and 8 times it).",
+	{"LPRD_BACKEND_CONFIRM_TIMEOUT", "5m", "duration", "10m", "With LPRD_BACKEND_VERIFY_KEY: a read the broker acknowledged is published again when the backend has not confirmed it within this time (then after 2, 4, ... up to 64 times it).",
 		setDuration(func(c *Config) *time.Duration { return &c.ConfirmTimeout }, time.Second, 24*time.Hour)},
 	{"LPRD_SUITE", "mlkem768x25519-chacha20poly1305", "", "x25519-chacha20poly1305", "HPKE suite: mlkem768x25519-chacha20poly1305 (post-quantum hybrid, default), x25519-chacha20poly1305 (smaller), or mlkem768x25519-aes256gcm / x25519-aes256gcm (FIPS 140 mode). Must match the backend key.",
 		setSuite},

@@ -26,8 +26,10 @@ import (
 // Range is an inclusive range of sequence numbers.
 type Range struct{ First, Last uint64 }
 
-// maxBackoff caps Due's doubling of the confirmation timeout: 1, 2, 4, 8 times.
-const maxBackoff = 3
+// maxBackoff caps Due's doubling of the confirmation timeout: 1, 2, 4, ...
+// 64 times (5 min to 5 h 20 min by default), so that a backend away for
+// days costs a few republications per read, not one per timeout.
+const maxBackoff = 6
 
 func sentName(seq uint64, created, sent time.Time) string {
 	return fmt.Sprintf("%020d-%013d-%013d%s", seq, created.UnixMilli(), sent.UnixMilli(), sentExt)
@@ -146,7 +148,7 @@ func (o *Outbox) Refuse(rs []Range) int {
 }
 
 // Due makes the envelopes that the broker acknowledged but the backend did
-// not confirm within timeout (doubled on each republication, at most 8
+// not confirm within timeout (doubled on each republication, at most 64
 // times) wait for the broker again, and returns them in order. Refused
 // envelopes are left alone. Due(0) returns every sent envelope.
 func (o *Outbox) Due(timeout time.Duration) []Entry {
