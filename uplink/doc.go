@@ -1,7 +1,9 @@
 // Package uplink takes lprd's read events to the backend: it seals each
 // event to the backend's key and signs it (package envelope), stores the
 // envelope durably (package outbox) and publishes it over MQTT with QoS 1,
-// removing it from the outbox only when the broker acknowledged it.
+// removing it from the outbox only when the backend's signed acknowledgement
+// says the backend holds it (Options.BackendVerifyKeyFile; without the key,
+// when the broker acknowledged it).
 //
 // Topics, under a configurable prefix (default "lpr"), one subtree per
 // device so that broker ACLs can pin a device to its own:
@@ -10,6 +12,8 @@
 //	<prefix>/<site>/<device>/status  retained "online" on every connection,
 //	                                 "offline" as the Last Will, "stopped" on Close
 //	<prefix>/<site>/<device>/health  retained JSON (Health) every HealthInterval
+//	<prefix>/<site>/<device>/acks    subscribed: the backend's signed acks and
+//	                                 refusals (docs/acks.md)
 //
 // Neither status nor health ever carries plate text; reads carry it only
 // inside the envelope.
@@ -43,6 +47,18 @@
 // sequence number and event id. The backend's subscriber (lprctl listen) is
 // the one that needs a persistent session, so that the broker queues reads
 // while it is away.
+//
+// # End-to-end acknowledgements
+//
+// A PUBACK is not delivery (a denied publish is acknowledged under MQTT
+// 3.1.1, a crashed broker forgets, a dropped backend session loses its
+// queue). With the backend's signing key a PUBACK only moves a read to
+// "awaiting backend" in the outbox; the acks subscription (made again on
+// every connection, the session being clean) delivers the backend's signed
+// acks to Run, which verifies them (acks.go) and removes what they name. A
+// read not confirmed within ConfirmTimeout is published again; acks sent
+// while the device was offline are lost with the clean session, which only
+// makes the device republish and the backend ack the duplicate.
 //
 // # Goroutines
 //

@@ -48,7 +48,7 @@ type Health struct {
 	// Uplink. A read that entered the outbox is sent, expired, evicted or
 	// dropped, each counted here; rejected reads never entered it.
 	ReadsSubmitted uint64 `json:"reads_submitted"` // kept by the outbox (on disk or in memory) since start
-	ReadsSent      uint64 `json:"reads_sent"`      // acknowledged by the broker since start
+	ReadsSent      uint64 `json:"reads_sent"`      // acknowledged by the broker since start (first time)
 	// OutboxDepth counts every read waiting, on disk or held in memory
 	// (ReadsInMemory of them); OutboxBytes their sealed bytes.
 	OutboxDepth      int     `json:"outbox_depth"`
@@ -75,6 +75,33 @@ type Health struct {
 	MQTTConnected  bool   `json:"mqtt_connected"`
 	MQTTReconnects uint64 `json:"mqtt_reconnects"`
 	PublishErrors  uint64 `json:"publish_errors"`
+
+	// End-to-end acknowledgements (docs/acks.md). BackendKeyID is the id
+	// of the backend key reads are sealed to; BackendAcks whether reads
+	// wait for the backend's signed ack (LPRD_BACKEND_VERIFY_KEY). Of
+	// OutboxDepth, ReadsAwaitingBroker are not yet acknowledged by the
+	// broker, ReadsAwaitingBackend are and wait for the backend (the
+	// oldest sealed AwaitingBackendOldestAgeS ago), ReadsRefused were
+	// refused by the backend (sealed to RefusedSealedTo, a key it does not
+	// hold) and are kept for an operator. ReadsConfirmed left the outbox
+	// on the backend's ack, ReadsRepublished were published again after
+	// the confirmation timeout. Acks that changed nothing: AcksUnsigned
+	// (malformed, unknown key, bad signature), AcksForeign (another
+	// device's), AcksReplayed (seen before, or out of the time window),
+	// AcksOverflow (queue full; their reads are published again).
+	BackendKeyID              string  `json:"backend_key_id"`
+	BackendAcks               bool    `json:"backend_acks"`
+	ReadsAwaitingBroker       int     `json:"reads_awaiting_broker"`
+	ReadsAwaitingBackend      int     `json:"reads_awaiting_backend"`
+	AwaitingBackendOldestAgeS float64 `json:"awaiting_backend_oldest_age_s"`
+	ReadsConfirmed            uint64  `json:"reads_confirmed"`
+	ReadsRepublished          uint64  `json:"reads_republished"`
+	ReadsRefused              int     `json:"reads_refused"`
+	RefusedSealedTo           string  `json:"refused_sealed_to,omitempty"`
+	AcksUnsigned              uint64  `json:"acks_unsigned"`
+	AcksForeign               uint64  `json:"acks_foreign"`
+	AcksReplayed              uint64  `json:"acks_replayed"`
+	AcksOverflow              uint64  `json:"acks_overflow,omitempty"`
 
 	// GPIO lines by role, e.g. {"presence": "high", "illuminator": "on"}
 	// (HealthFunc).

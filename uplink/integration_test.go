@@ -96,40 +96,48 @@ type collector struct {
 
 func listen(t *testing.T, rcv *receiver.Receiver, cfg mqttclient.Config, topic string) *collector {
 	t.Helper()
+	c, stop := startListen(t, rcv, receiver.ListenOptions{Client: cfg, Topic: topic})
+	t.Cleanup(stop)
+	return c
+}
+
+// startListen runs receiver.Listen with opt (its OnRead, OnReject and
+// OnConnect replaced by the collector's) until stop.
+func startListen(t *testing.T, rcv *receiver.Receiver, opt receiver.ListenOptions) (*collector, func()) {
+	t.Helper()
 	c := &collector{ids: map[string]int{}, rejects: map[receiver.Reason]int{}, rcv: rcv, ready: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() {
-		errc <- receiver.Listen(ctx, rcv, receiver.ListenOptions{
-			Client: cfg, Topic: topic,
-			OnRead: func(rd receiver.Read) error {
-				c.mu.Lock()
-				c.ids[rd.Event.EventID]++
-				if rd.Late {
-					c.late++
-				}
-				c.mu.Unlock()
-				return nil
-			},
-			OnReject: func(err error) {
-				c.mu.Lock()
-				c.rejects[receiver.ReasonOf(err)]++
-				c.mu.Unlock()
-			},
-			OnConnect: func() {
-				select {
-				case c.ready <- struct{}{}:
-				default:
-				}
-			},
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("Listen: %v", err)
+	opt.OnRead = func(rd receiver.Read) error {
+		c.mu.Lock()
+		c.ids[rd.Event.EventID]++
+		if rd.Late {
+			c.late++
 		}
-	})
+		c.mu.Unlock()
+		return nil
+	}
+	opt.OnReject = func(err error) {
+		c.mu.Lock()
+		c.rejects[receiver.ReasonOf(err)]++
+		c.mu.Unlock()
+	}
+	opt.OnConnect = func() {
+		select {
+		case c.ready <- struct{}{}:
+		default:
+		}
+	}
+	go func() { errc <- receiver.Listen(ctx, rcv, opt) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-errc; err != nil {
+				t.Errorf("Listen: %v", err)
+			}
+		})
+	}
 	select {
 	case <-c.ready:
 	case err := <-errc:
@@ -137,7 +145,7 @@ func listen(t *testing.T, rcv *receiver.Receiver, cfg mqttclient.Config, topic s
 	case <-time.After(10 * time.Second):
 		t.Fatal("listener did not subscribe")
 	}
-	return c
+	return c, stop
 }
 
 func (c *collector) count() int {

@@ -68,6 +68,16 @@ type Options struct {
 	SigningKey       ed25519.PrivateKey
 	Suite            string // envelope suite name; default mlkem768x25519-chacha20poly1305
 
+	// The backend's Ed25519 signing public keys (backend-signing.pub), as
+	// a file or as values. With them a read leaves the outbox only on the
+	// backend's signed acknowledgement (docs/acks.md), and one the broker
+	// acknowledged is published again when the backend has not confirmed
+	// it within ConfirmTimeout (default 5 min). Without them a read leaves
+	// on the broker's PUBACK.
+	BackendVerifyKeyFile string
+	BackendVerifyKeys    []ed25519.PublicKey
+	ConfirmTimeout       time.Duration
+
 	StateDir       string        // required; the outbox lives in StateDir/outbox
 	OutboxMaxCount int           // default outbox.DefaultMaxCount
 	OutboxMaxBytes int64         // default outbox.DefaultMaxBytes
@@ -112,6 +122,7 @@ type Uplink struct {
 	box    *outbox.Outbox
 	client mqttclient.Client
 	topics topics
+	acks   *acks
 	start  time.Time
 
 	submitMu sync.Mutex
@@ -131,7 +142,7 @@ type Uplink struct {
 	closed  bool
 }
 
-type topics struct{ reads, status, health string }
+type topics struct{ reads, status, health, acks string }
 
 // Errors of Submit.
 var (
@@ -168,6 +179,9 @@ func (opt *Options) setDefaults() {
 	}
 	if opt.SysfsRoot == "" {
 		opt.SysfsRoot = DefaultSysfsRoot
+	}
+	if opt.ConfirmTimeout <= 0 {
+		opt.ConfirmTimeout = DefaultConfirmTimeout
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -245,10 +259,14 @@ func New(ctx context.Context, opt Options) (*Uplink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
 	}
+	backendKeys, err := opt.loadBackendKeys()
+	if err != nil {
+		return nil, err
+	}
 	base := opt.TopicPrefix + "/" + opt.Site + "/" + opt.DeviceID + "/"
 	u := &Uplink{
-		opt: opt, log: log, sealer: sealer, key: key, start: opt.Now(),
-		topics: topics{reads: base + "reads", status: base + "status", health: base + "health"},
+		opt: opt, log: log, sealer: sealer, key: key, start: opt.Now(), acks: newAcks(backendKeys, &opt),
+		topics: topics{reads: base + "reads", status: base + "status", health: base + "health", acks: base + "acks"},
 		wake:   make(chan struct{}, 1),
 		lost:   make(chan error, 1),
 	}
@@ -283,6 +301,15 @@ func New(ctx context.Context, opt Options) (*Uplink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
 	}
+	if !u.acks.on() {
+		// Reads a run with acknowledgements left waiting for the backend
+		// now leave on the broker's PUBACK.
+		u.box.Due(0)
+		log.Warn("no backend verify key: a read leaves the outbox on the broker's acknowledgement, so delivery is only to the broker", "backend_key_id", sealer.RecipientKeyID().String())
+	} else {
+		log.Info("reads leave the outbox on the backend's signed acknowledgement", "topic", u.topics.acks,
+			"backend_key_id", sealer.RecipientKeyID().String(), "confirm_timeout", opt.ConfirmTimeout)
+	}
 	return u, nil
 }
 
@@ -295,6 +322,10 @@ func (u *Uplink) status(word string, at time.Time) ([]byte, error) {
 	}
 	return msg, nil
 }
+
+// AcksTopic returns the topic of the backend's acknowledgements to this
+// device.
+func (u *Uplink) AcksTopic() string { return u.topics.acks }
 
 // Topics returns the reads, status and health topics of this device.
 func (u *Uplink) Topics() (reads, status, health string) {
@@ -442,6 +473,8 @@ func (u *Uplink) Run(ctx context.Context) error {
 	defer expire.Stop()
 	retry := time.NewTicker(storeRetryTick)
 	defer retry.Stop()
+	confirm := time.NewTicker(min(max(u.opt.ConfirmTimeout/10, 100*time.Millisecond), 30*time.Second))
+	defer confirm.Stop()
 	l := &window{u: u, backoff: time.Second}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -482,6 +515,12 @@ func (u *Uplink) Run(ctx context.Context) error {
 			u.expire()
 		case <-retry.C:
 			u.retryStore()
+		case p := <-u.acks.in:
+			u.handleAck(p)
+		case <-confirm.C:
+			if u.acks.on() {
+				l.republish()
+			}
 		case <-timer.C:
 			l.fail("no acknowledgement within the publish timeout", nil)
 		case <-headDone:
@@ -495,8 +534,9 @@ func (u *Uplink) Run(ctx context.Context) error {
 type window struct {
 	u        *Uplink
 	inflight []flight
-	cursor   uint64        // highest seq published on this connection
-	backoff  time.Duration // between failed connection attempts
+	redo     []outbox.Entry // republished after the confirmation timeout
+	cursor   uint64         // highest seq published on this connection
+	backoff  time.Duration  // between failed connection attempts
 	// failWait grows while publishes fail on connections that open fine (a
 	// broker that accepts and then drops us), so such a broker is not
 	// hammered; an acknowledgement resets it.
@@ -526,6 +566,7 @@ func (l *window) reconnect(ctx context.Context, retry <-chan time.Time) bool {
 // fill publishes the next reads of the outbox until the window is full.
 func (l *window) fill() {
 	u := l.u
+	l.fillRedo()
 	for len(l.inflight) < u.opt.InFlight {
 		next := u.box.Next(l.cursor, u.opt.InFlight-len(l.inflight))
 		if len(next) == 0 {
@@ -561,7 +602,7 @@ func (l *window) acknowledge() {
 	if len(acks) > 0 {
 		l.failWait = 0
 	}
-	if err := l.u.box.Ack(acks...); err != nil {
+	if err := l.u.acked(acks); err != nil {
 		l.u.log.Error("outbox", "err", err)
 	}
 	if failed != nil {
@@ -585,6 +626,7 @@ func (l *window) reset(why string, err error) {
 		l.u.log.Warn("republishing unacknowledged reads", "why", why, "err", err, "from_seq", l.inflight[0].e.Seq, "count", len(l.inflight))
 	}
 	l.inflight = l.inflight[:0]
+	l.redo = l.redo[:0]
 	l.cursor = 0
 }
 
@@ -647,6 +689,7 @@ func (u *Uplink) connect(ctx context.Context) error {
 		u.client.Disconnect(0)
 		return fmt.Errorf("publish %s: %w", u.topics.status, err)
 	}
+	u.subscribeAcks()
 	return nil
 }
 
@@ -684,7 +727,7 @@ func (u *Uplink) Health() Health {
 		Time:           now.UTC().Truncate(time.Millisecond),
 		UptimeS:        now.Sub(u.start).Seconds(),
 		ReadsSubmitted: u.submitted.Load(),
-		ReadsSent:      st.Acked,
+		ReadsSent:      st.Acked + st.Sent,
 		OutboxDepth:    st.Depth,
 		OutboxBytes:    st.Bytes,
 		ReadsExpired:   st.Expired,
@@ -702,6 +745,7 @@ func (u *Uplink) Health() Health {
 	if !st.Oldest.IsZero() {
 		h.OutboxOldestAgeS = max(now.Sub(st.Oldest).Seconds(), 0)
 	}
+	u.ackHealth(&h, st, now)
 	if u.opt.HealthFunc != nil {
 		u.opt.HealthFunc(&h)
 	}

@@ -16,7 +16,7 @@ import (
 func keygenMain(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	backend := fs.Bool("backend", false, "make the backend's HPKE recipient key pair (backend.key, backend.pub)")
+	backend := fs.Bool("backend", false, "make the backend's HPKE recipient key pair (backend.key, backend.pub) and its Ed25519 signing key pair for acknowledgements (backend-signing.key, backend-signing.pub)")
 	kemName := fs.String("kem", "mlkem768x25519", "KEM of the backend key: mlkem768x25519 or x25519")
 	device := fs.String("device", "", "make the signing key pair of this device id (ID.key, ID.pub)")
 	out := fs.String("out", ".", "folder to write the files to")
@@ -68,6 +68,36 @@ func keygenBackend(kemName, dir string, force bool, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "# backend key %s, KEM %s\n# private: %s (keep on the backend only)\n# public:  %s (LPRD_BACKEND_KEY on every device)\n%s",
 		k.ID, envelope.KEMName(kem), privPath, pubPath, pub)
+	return keygenBackendSigning(dir, force, stdout)
+}
+
+// keygenBackendSigning writes the backend's Ed25519 key pair that signs the
+// acknowledgements (docs/acks.md): backend-signing.key stays on the backend
+// (lprctl listen -backend-signing-key), backend-signing.pub goes to every
+// device (LPRD_BACKEND_VERIFY_KEY).
+func keygenBackendSigning(dir string, force bool, stdout io.Writer) error {
+	k, err := envelope.GenerateSigningKey()
+	if err != nil {
+		return err
+	}
+	priv, err := envelope.MarshalSigningPrivateKey(k)
+	if err != nil {
+		return err
+	}
+	pubKey := k.Public().(ed25519.PublicKey)
+	pub, err := envelope.MarshalSigningPublicKey(pubKey)
+	if err != nil {
+		return err
+	}
+	privPath, pubPath := filepath.Join(dir, "backend-signing.key"), filepath.Join(dir, "backend-signing.pub")
+	if err := writeKeyFile(privPath, priv, 0o600, force); err != nil {
+		return err
+	}
+	if err := writeKeyFile(pubPath, pub, 0o644, force); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "# backend signing key %s\n# private: %s (lprctl listen -backend-signing-key, keep on the backend only)\n# public:  %s (LPRD_BACKEND_VERIFY_KEY on every device)\n%s",
+		envelope.SigningKeyID(pubKey), privPath, pubPath, pub)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -43,12 +44,20 @@ type listenConfig struct {
 	statsEvery        time.Duration
 	statePath         string // "": no state kept
 	reconnectMax      time.Duration
+	ackKeyFile        string // "": no acknowledgements
+	ackKey            ed25519.PrivateKey
+	ackEvery          time.Duration
+	ackBatch          int
 }
 
 func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, code := parseListenFlags(args, stderr)
 	if code >= 0 {
 		return code
+	}
+	if err := cfg.loadAckKey(stderr); err != nil {
+		fmt.Fprintf(stderr, "lprctl listen: %v\n", err)
+		return 1
 	}
 	if cfg.statePath == "" {
 		fmt.Fprintf(stderr, "lprctl listen: warning: no -state: the replay and duplicate memory is lost on restart, and envelopes up to -max-age (%v) old are accepted again\n", cfg.maxAge)
@@ -116,9 +125,16 @@ func parseListenFlags(args []string, stderr io.Writer) (listenConfig, int) {
 	fs.StringVar(&c.statePath, "state", "", "file that keeps the replay and duplicate memory across restarts (saved after every read, before the broker is acknowledged, and on exit); "+
 		"default $LPRCTL_STATE, else $STATE_DIRECTORY/listen-<client id>.json (systemd StateDirectory=), else "+
 		"$XDG_STATE_HOME/lprctl/listen-<client id>.json ($XDG_STATE_HOME defaults to ~/.local/state); -state \"\" keeps none")
+	fs.StringVar(&c.ackKeyFile, "backend-signing-key", os.Getenv("LPRCTL_BACKEND_SIGNING_KEY"), "backend Ed25519 signing key (backend-signing.key, mode 0600): publish signed acknowledgements of the reads held, and refusals, on <prefix>/<site>/<device>/acks ($LPRCTL_BACKEND_SIGNING_KEY; docs/acks.md)")
+	fs.DurationVar(&c.ackEvery, "ack-every", receiver.DefaultAckEvery, "longest a read waits for its acknowledgement (batched per device)")
+	fs.IntVar(&c.ackBatch, "ack-batch", receiver.DefaultAckBatch, "reads waiting that send the acknowledgements at once")
 	fs.DurationVar(&c.reconnectMax, "reconnect-max", receiver.DefaultMaxReconnectInterval, "longest wait between reconnection attempts after a broker outage (the back-off doubles from 1 s up to this)")
 	if code := parseFlags(fs, args); code >= 0 {
 		return c, code
+	}
+	if c.ackEvery <= 0 || c.ackBatch <= 0 {
+		fmt.Fprintln(stderr, "lprctl listen: -ack-every and -ack-batch must be positive")
+		return c, 2
 	}
 	if c.reconnectMax <= 0 {
 		fmt.Fprintln(stderr, "lprctl listen: -reconnect-max must be positive")
@@ -207,7 +223,31 @@ func (c listenConfig) listenOptions(out *readOutput, logf func(string, ...any), 
 			return nil
 		},
 		OnReject: func(err error) { logf("%v", err) },
+		Acks: receiver.AckOptions{Key: c.ackKey, Every: c.ackEvery, Batch: c.ackBatch,
+			OnPublish: func(topic, kind string, n int, err error) {
+				switch {
+				case err != nil:
+					logf("%s of %d read(s) on %s not published: %v (the device publishes them again)", kind, n, topic, err)
+				case kind == envelope.KindRefusal:
+					logf("refused %d read(s) on %s: sealed to a key this listener does not hold", n, topic)
+				}
+			}},
 	}
+}
+
+// loadAckKey loads the backend signing key, or warns that devices waiting
+// for acknowledgements will keep their reads.
+func (c *listenConfig) loadAckKey(stderr io.Writer) error {
+	if c.ackKeyFile == "" {
+		fmt.Fprintln(stderr, "lprctl listen: warning: no -backend-signing-key: no acknowledgements are published; devices with LPRD_BACKEND_VERIFY_KEY keep their reads and publish them again")
+		return nil
+	}
+	k, err := envelope.LoadSigningPrivateKey(c.ackKeyFile)
+	if err != nil {
+		return fmt.Errorf("-backend-signing-key: %w", err)
+	}
+	c.ackKey = k
+	return nil
 }
 
 // lockedLogf returns a printf to stderr, prefixed "lprctl: ", that

@@ -211,7 +211,7 @@ func TestIntegrationListenDefaultState(t *testing.T) {
 	env := s.read(t, "cam1", 1)
 
 	l := startListener(t, args...)
-	if e := l.stderr.String(); strings.Contains(e, "warning") {
+	if e := l.stderr.String(); strings.Contains(e, "warning: no -state") {
 		t.Errorf("listen with the default state warns:\n%s", e)
 	}
 	publish(t, b.URL(), topic, env)

@@ -81,7 +81,9 @@ commands:
 	fmt.Fprint(w, `
 keygen -backend writes backend.key (HPKE private key, 0600; keep it on the backend only)
   and backend.pub (give it to every device as LPRD_BACKEND_KEY). The default KEM is the
-  hybrid post-quantum MLKEM768-X25519; -kem x25519 makes smaller envelopes.
+  hybrid post-quantum MLKEM768-X25519; -kem x25519 makes smaller envelopes. It also writes
+  backend-signing.key (Ed25519, 0600; lprctl listen -backend-signing-key) and
+  backend-signing.pub (every device's LPRD_BACKEND_VERIFY_KEY): the acknowledgement keys.
 keygen -device ID writes ID.key (Ed25519 signing key, 0600; copy it to the device as
   LPRD_SIGNING_KEY) and ID.pub (put it in the backend's devices folder). The public key
   and its key id are printed.
@@ -102,6 +104,10 @@ listen subscribes to <prefix>/+/+/reads (or $share/<group>/... with -share), ver
   is away; a read is acknowledged to the broker only after it was written. After a broker
   outage it reconnects with a back-off from 1 s up to -reconnect-max (default 30s) and
   subscribes again on every connection.
+  With -backend-signing-key it tells each device, on <prefix>/<site>/<device>/acks, which
+  reads it holds (signed, batched: at most -ack-every 1s or -ack-batch 256 reads; also for
+  duplicates), and refuses reads sealed to a backend key it does not hold; a device with
+  LPRD_BACKEND_VERIFY_KEY keeps each read until then (docs/acks.md).
 
 status subscribes to <prefix>/+/+/status and <prefix>/+/+/health, waits -wait for the
   retained messages and prints one line per device (or JSON with -json). Devices sign
@@ -110,7 +116,8 @@ status subscribes to <prefix>/+/+/status and <prefix>/+/+/health, waits -wait fo
 
 MQTT and TLS flags are the same for listen and status; their defaults come from the
 environment: LPRCTL_BROKER, LPRCTL_CA, LPRCTL_CERT, LPRCTL_KEY, LPRCTL_ALLOW_PLAINTEXT=true
-(listen and status: LPRCTL_DEVICES; listen also: LPRCTL_BACKEND_KEY, LPRCTL_STATE).
+(listen and status: LPRCTL_DEVICES; listen also: LPRCTL_BACKEND_KEY, LPRCTL_STATE,
+LPRCTL_BACKEND_SIGNING_KEY).
 Brokers: ssl://host:8883 (mutual TLS with -ca, -cert, -key), tcp:// only with -allow-plaintext.
 
 Exit status: 0 success (also for -h), 1 runtime failure, 2 usage error.

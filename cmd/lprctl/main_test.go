@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -34,7 +35,8 @@ func TestKeygen(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "BEGIN PUBLIC KEY") {
 		t.Fatalf("keygen -device = %d, %q", code, out)
 	}
-	for name, want := range map[string]os.FileMode{"backend.key": 0o600, "backend.pub": 0o644, "lane3-cam1.key": 0o600, "lane3-cam1.pub": 0o644} {
+	for name, want := range map[string]os.FileMode{"backend.key": 0o600, "backend.pub": 0o644, "lane3-cam1.key": 0o600, "lane3-cam1.pub": 0o644,
+		"backend-signing.key": 0o600, "backend-signing.pub": 0o644} {
 		fi, err := os.Stat(filepath.Join(dir, name))
 		if err != nil || fi.Mode().Perm() != want {
 			t.Errorf("%s: %v, mode %v; want %v", name, err, fi.Mode().Perm(), want)
@@ -45,6 +47,11 @@ func TestKeygen(t *testing.T) {
 	}
 	if keys, err := envelope.LoadRecipientPrivateKeys(filepath.Join(dir, "backend.key")); err != nil || keys[0].KEM != envelope.KEMX25519 {
 		t.Errorf("backend key does not load: %v", err)
+	}
+	sk, err := envelope.LoadSigningPrivateKey(filepath.Join(dir, "backend-signing.key"))
+	pks, perr := envelope.LoadBackendVerifyKeys(filepath.Join(dir, "backend-signing.pub"))
+	if err != nil || perr != nil || !sk.Public().(ed25519.PublicKey).Equal(pks[0]) {
+		t.Errorf("backend signing key pair does not load: %v, %v", err, perr)
 	}
 	if _, stderr, code := lprctl(t, "keygen", "-backend", "-out", dir); code != 1 || !strings.Contains(stderr, "-force") {
 		t.Errorf("keygen over an existing key = %d, %q; want 1 and a -force hint", code, stderr)

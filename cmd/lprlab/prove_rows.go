@@ -41,7 +41,7 @@ func proveChecks() []proveCheck {
 		{"backend: replay state by default", false, proveReplayDefault},
 		{"signed status/health", false, proveSignedMonitor},
 		{"ACL (deploy/mosquitto)", false, proveACL},
-		// Rows of other files (acknowledgements) join here.
+		{"acks: broker SIGKILL, 30-min autosave", true, proveAcksBrokerKill},
 		{"broker outage 60s", true, func(e *proveEnv) proveRow { return proveOutage(e, 60*time.Second) }},
 		{"broker outage 10min", true, func(e *proveEnv) proveRow { return proveOutage(e, 10*time.Minute) }},
 		{"TCP black hole 60s (no FIN)", true, proveTCPCut},

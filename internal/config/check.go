@@ -34,6 +34,9 @@ func Check(path string, environ []string, w io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(w, "%s: ok (device %s, site %s, lane %s, camera %s, broker %s)\n", src, cfg.DeviceID, cfg.Site, cfg.Lane, capture.Redact(cfg.Camera), cfg.MQTTBroker)
+	if cfg.BackendVerifyKey == "" {
+		fmt.Fprintln(w, "warning: LPRD_BACKEND_VERIFY_KEY is not set: a read leaves the outbox on the broker's acknowledgement, so delivery is only to the broker (a denied publish, a broker crash or a dropped backend session loses it unseen); give the device backend-signing.pub (docs/acks.md)")
+	}
 	return 0
 }
 
@@ -129,6 +132,12 @@ func (c *Config) checkResources(bad map[string]bool) Problems {
 	}
 	if err := c.checkKeys(bad); err != nil {
 		errs = append(errs, err...)
+	}
+	if c.BackendVerifyKey != "" && !bad["LPRD_BACKEND_VERIFY_KEY"] {
+		if _, err := envelope.LoadBackendVerifyKeys(c.BackendVerifyKey); err != nil {
+			add("LPRD_BACKEND_VERIFY_KEY", c.BackendVerifyKey, fmt.Errorf("%s (the backend's Ed25519 signing public key, backend-signing.pub from `lprctl keygen -backend`)",
+				keyErr(err, "backend verify key "+c.BackendVerifyKey)))
+		}
 	}
 	if b, err := mqttclient.ParseBroker(c.MQTTBroker); err == nil && b.TLS {
 		errs = append(errs, c.checkTLS(bad)...)

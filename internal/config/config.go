@@ -81,6 +81,10 @@ type Config struct {
 	OutboxMaxAge   time.Duration
 	OutboxPolicy   string
 	HealthInterval time.Duration
+
+	// End-to-end acknowledgements (docs/acks.md).
+	BackendVerifyKey string
+	ConfirmTimeout   time.Duration
 }
 
 // keySpec documents and parses one configuration key. The table of specs is
@@ -189,6 +193,10 @@ var keys = []keySpec{
 		setPath(func(c *Config) *string { return &c.BackendKey })},
 	{"LPRD_SIGNING_KEY", "", "path", "/etc/lprd/device.key", "This device's Ed25519 private signing key (from `lprctl keygen -device`), readable by the lprd user only. Required.",
 		setPath(func(c *Config) *string { return &c.SigningKey })},
+	{"LPRD_BACKEND_VERIFY_KEY", "", "path", "/etc/lprd/backend-signing.pub", "Backend's Ed25519 signing public key (backend-signing.pub from `lprctl keygen -backend`). With it a read leaves the outbox only when the backend's signed acknowledgement says it holds it (docs/acks.md); without it, on the broker's acknowledgement (delivery only to the broker; `lprd check` warns).",
+		setPath(func(c *Config) *string { return &c.BackendVerifyKey })},
+	{"LPRD_BACKEND_CONFIRM_TIMEOUT", "5m", "duration", "10m", "With LPRD_BACKEND_VERIFY_KEY: a read the broker acknowledged is published again when the backend has not confirmed it within this time (then after 2, 4, ... up to 64 times it).",
+		setDuration(func(c *Config) *time.Duration { return &c.ConfirmTimeout }, time.Second, 24*time.Hour)},
 	{"LPRD_SUITE", "mlkem768x25519-chacha20poly1305", "", "x25519-chacha20poly1305", "HPKE suite: mlkem768x25519-chacha20poly1305 (post-quantum hybrid, default), x25519-chacha20poly1305 (smaller), or mlkem768x25519-aes256gcm / x25519-aes256gcm (FIPS 140 mode). Must match the backend key.",
 		setSuite},
 	{"LPRD_STATE_DIR", "/var/lib/lprd", "path", "/var/lib/lprd", "Folder of the outbox and the sequence counter (ciphertext only).",
@@ -567,6 +575,7 @@ func (c *Config) UplinkOptions() uplink.Options {
 		StateDir: c.StateDir, OutboxMaxCount: c.OutboxMaxCount, OutboxMaxBytes: c.OutboxMaxBytes,
 		OutboxMaxAge: c.OutboxMaxAge, OutboxPolicy: c.OutboxPolicy,
 		PublishTimeout: c.PublishTimeout, HealthInterval: c.HealthInterval,
+		BackendVerifyKeyFile: c.BackendVerifyKey, ConfirmTimeout: c.ConfirmTimeout,
 	}
 }
 

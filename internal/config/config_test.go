@@ -50,7 +50,7 @@ func TestValidConfig(t *testing.T) {
 	if c.Lane != "3" || c.Camera != "/srv/clips/lane.avi" || c.OutboxMaxBytes != 2<<30 || c.FusionMaxDelay != 5*time.Second {
 		t.Errorf("parsed %+v", c)
 	}
-	if c.Suite != "mlkem768x25519-chacha20poly1305" || c.HealthInterval != 30*time.Second || c.TopicPrefix != "lpr" {
+	if c.Suite != "mlkem768x25519-chacha20poly1305" || c.HealthInterval != 30*time.Second || c.TopicPrefix != "lpr" || c.ConfirmTimeout != 5*time.Minute {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 }
@@ -255,6 +255,8 @@ func TestCheckCommand(t *testing.T) {
 	d := newDeployment(t)
 	good := d.writeEnv(t, "good.env", d.env(), 0o640)
 	missing := d.writeEnv(t, "missing.env", d.env("LPRD_BACKEND_KEY="+filepath.Join(d.dir, "nope")), 0o640)
+	acks := d.writeEnv(t, "acks.env", d.env("LPRD_BACKEND_VERIFY_KEY="+d.signingPub), 0o640)
+	badAcks := d.writeEnv(t, "bad-acks.env", d.env("LPRD_BACKEND_VERIFY_KEY="+d.backend), 0o640)
 	for _, tc := range []struct {
 		path string
 		want int
@@ -263,11 +265,18 @@ func TestCheckCommand(t *testing.T) {
 		{good, 0, "ok"},
 		{missing, 1, "LPRD_BACKEND_KEY"},
 		{filepath.Join(d.dir, "absent.env"), 1, "no such file"},
+		{good, 0, "warning: LPRD_BACKEND_VERIFY_KEY is not set"},
+		{acks, 0, "ok"},
+		{badAcks, 1, "LPRD_BACKEND_VERIFY_KEY"},
 	} {
 		var out strings.Builder
 		if got := Check(tc.path, nil, &out); got != tc.want || !strings.Contains(out.String(), tc.out) {
 			t.Errorf("Check(%s) = %d, %q; want %d and %q", filepath.Base(tc.path), got, out.String(), tc.want, tc.out)
 		}
+	}
+	var out strings.Builder
+	if Check(acks, nil, &out); strings.Contains(out.String(), "warning") {
+		t.Errorf("a warning with LPRD_BACKEND_VERIFY_KEY set: %s", out.String())
 	}
 }
 

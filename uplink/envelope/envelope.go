@@ -138,6 +138,9 @@ func (s *Sealer) Seal(seq uint64, sealedAt time.Time, plaintext []byte) ([]byte,
 // SigningKeyID returns the id of the device key that signs.
 func (s *Sealer) SigningKeyID() KeyID { return s.signerID }
 
+// RecipientKeyID returns the id of the backend key it seals to.
+func (s *Sealer) RecipientKeyID() KeyID { return s.recipient.ID }
+
 // Parse splits an envelope into its fields without trusting it. It checks
 // the structure only: lengths, magic, suite and the device id's character
 // set.

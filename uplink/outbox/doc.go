@@ -1,5 +1,10 @@
 // Package outbox is lprd's durable queue of sealed envelopes between the
-// sealing and the broker's acknowledgement.
+// sealing and the broker's acknowledgement or, with end-to-end
+// acknowledgements, the backend's confirmation: then an envelope the broker
+// acknowledged waits for the backend in a second state ([Outbox.MarkSent],
+// a .sent file named with the PUBACK time), is published again when the
+// confirmation is late ([Outbox.Due]) and leaves on [Outbox.Confirm]
+// (acks.go). The limits and the policy cover both states.
 //
 // Every envelope is written to its own file in the outbox folder (temporary
 // file, fsync, rename, fsync of the folder) before it is published, and its

@@ -97,7 +97,14 @@ type Entry struct {
 	Seq     uint64
 	Created time.Time // sealing time, millisecond precision
 	Size    int64
-	mem     bool // held in memory, not (yet) on disk
+	// Sent is when the broker acknowledged the envelope (MarkSent), which
+	// then waits for the backend's confirmation; zero while it waits for
+	// the broker.
+	Sent    time.Time
+	mem     bool      // held in memory, not (yet) on disk
+	disk    time.Time // the PUBACK time in the file's name; zero: a .env file
+	tries   uint8     // republications after the confirmation timeout
+	refused bool      // the backend refused it: not published again
 }
 
 // InMemory reports whether the envelope is held in memory only: the folder
@@ -119,6 +126,15 @@ type Stats struct {
 	MemoryBytes int64  // their bytes
 	Dropped     uint64 // held in memory and dropped: the memory queue was full
 	StoreErrors uint64 // failed writes of envelopes and of the counter file
+
+	// Backend confirmations (MarkSent, Confirm, Due, Refuse; acks.go).
+	AwaitingBroker  int       // envelopes of Depth not yet acknowledged by the broker
+	AwaitingBackend int       // acknowledged by the broker, not yet confirmed by the backend
+	OldestAwaiting  time.Time // sealing time of the oldest of AwaitingBackend; zero when none
+	Refused         int       // envelopes of Depth the backend refused
+	Sent            uint64    // first broker acknowledgements (MarkSent) since Open
+	Confirmed       uint64    // removed after the backend's confirmation
+	Republished     uint64    // made due again by Due
 }
 
 // Errors.
@@ -185,6 +201,7 @@ const (
 	seqFile  = "seq"
 	lockFile = "LOCK"
 	envExt   = ".env"
+	sentExt  = ".sent"
 	ackedExt = ".acked"
 	tmpPre   = ".tmp-"
 )
@@ -283,18 +300,20 @@ func (o *Outbox) load() error {
 				maxSeq = max(maxSeq, seq)
 			}
 			continue
-		case !strings.HasSuffix(name, envExt):
+		case !strings.HasSuffix(name, envExt) && !strings.HasSuffix(name, sentExt):
 			continue
 		}
-		seq, created, ok := parseName(name)
+		e, ok := parseEntryName(name)
 		if !ok {
 			continue // not ours; leave it alone
 		}
+		seq := e.Seq
 		fi, err := d.Info()
 		if err != nil {
 			return fmt.Errorf("outbox %s: %w", o.dir, err)
 		}
-		o.entries = append(o.entries, Entry{Seq: seq, Created: created, Size: fi.Size()})
+		e.Size = fi.Size()
+		o.entries = append(o.entries, e)
 		o.bytes += fi.Size()
 		maxSeq = max(maxSeq, seq)
 	}
@@ -563,10 +582,13 @@ func (o *Outbox) flushLocked() error {
 			continue
 		}
 		b := o.mem[e.Seq]
-		if err := o.opt.FS.WriteFile(o.dir, entryName(*e), b); err != nil {
+		stored := *e
+		stored.disk = e.Sent
+		if err := o.opt.FS.WriteFile(o.dir, fileName(stored), b); err != nil {
 			o.stats.StoreErrors++
 			return err
 		}
+		e.disk = e.Sent
 		e.mem = false
 		delete(o.mem, e.Seq)
 		o.memBytes -= e.Size
@@ -626,31 +648,36 @@ func (o *Outbox) removeLocked(es []Entry) error {
 			}
 			continue
 		}
-		path := filepath.Join(o.dir, entryName(e))
+		path := filepath.Join(o.dir, fileName(e))
 		if e.Seq != o.maxStored {
 			fail(os.Remove(path))
 			continue
 		}
-		err := os.Rename(path, path+ackedExt)
+		marker := filepath.Join(o.dir, entryName(e)+ackedExt)
+		err := os.Rename(path, marker)
 		fail(err)
-		if err == nil && o.marker != "" && o.marker != path+ackedExt {
+		if err == nil && o.marker != "" && o.marker != marker {
 			fail(os.Remove(o.marker))
 		}
 		if err == nil {
-			o.marker = path + ackedExt
+			o.marker = marker
 		}
 	}
 	return first
 }
 
 // Next returns up to n entries with a sequence number above after, in
-// order.
+// order, that wait for the broker: not sent (MarkSent) and not refused.
 func (o *Outbox) Next(after uint64, n int) []Entry {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	i := sort.Search(len(o.entries), func(i int) bool { return o.entries[i].Seq > after })
-	j := min(len(o.entries), i+n)
-	return append([]Entry(nil), o.entries[i:j]...)
+	var out []Entry
+	for i := sort.Search(len(o.entries), func(i int) bool { return o.entries[i].Seq > after }); i < len(o.entries) && len(out) < n; i++ {
+		if e := o.entries[i]; e.Sent.IsZero() && !e.refused {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Read returns the stored envelope of e. It returns an error wrapping
@@ -663,8 +690,11 @@ func (o *Outbox) Read(e Entry) ([]byte, error) {
 		o.mu.Unlock()
 		return b, nil
 	}
+	if i, ok := o.indexLocked(e.Seq); ok {
+		e = o.entries[i] // its file may have been renamed (MarkSent)
+	}
 	o.mu.Unlock()
-	b, err := os.ReadFile(filepath.Join(o.dir, entryName(e)))
+	b, err := os.ReadFile(filepath.Join(o.dir, fileName(e)))
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s: read %d: %w", o.dir, e.Seq, err)
 	}
@@ -726,6 +756,7 @@ func (o *Outbox) Stats() Stats {
 	if len(o.entries) > 0 {
 		s.Oldest = o.entries[0].Created
 	}
+	o.awaitingLocked(&s)
 	return s
 }
 

@@ -30,4 +30,8 @@
 // resubscribes after every reconnection (paho's back-off capped by
 // mqttclient.Config.MaxReconnectInterval), feeds each message to
 // AcceptTopic and acknowledges it once the caller has written the read.
+// With ListenOptions.Acks.Key (the backend's signing key) it also tells each
+// device, on <prefix>/<site>/<device>/acks, which reads the backend holds
+// (every read OnRead took, and every duplicate), and refuses reads sealed to
+// a key it does not hold (acks.go, docs/acks.md).
 package receiver

@@ -35,6 +35,10 @@ type ListenOptions struct {
 	// OnConnectionLost is told when the connection drops (Listen then
 	// reconnects by itself); may be nil.
 	OnConnectionLost func(error)
+	// Acks, with a Key, publishes the backend's signed acknowledgements:
+	// every read OnRead took (after it returned nil) and every duplicate,
+	// and refusals of reads sealed to a key r does not hold.
+	Acks AckOptions
 }
 
 // DefaultMaxReconnectInterval is Listen's default cap of the reconnection
@@ -57,6 +61,7 @@ func Listen(ctx context.Context, r *Receiver, opt ListenOptions) error {
 		return errors.New("listen: topic and OnRead are required")
 	}
 	connected := make(chan struct{}, 1)
+	ack := newAcker(opt.Acks)
 	cfg := opt.Client
 	cfg.AutoReconnect = true
 	cfg.ManualAck = true
@@ -72,24 +77,7 @@ func Listen(ctx context.Context, r *Receiver, opt ListenOptions) error {
 		default:
 		}
 	}
-	handle := func(m mqttclient.Message) {
-		rd, err := r.AcceptTopic(m.Topic(), m.Payload())
-		if err != nil {
-			if opt.OnReject != nil {
-				opt.OnReject(fmt.Errorf("%s: %w", m.Topic(), err))
-			}
-			m.Ack()
-			return
-		}
-		if err := opt.OnRead(rd); err != nil {
-			r.Forget(rd)
-			if opt.OnReject != nil {
-				opt.OnReject(fmt.Errorf("%s: output: %w", m.Topic(), err))
-			}
-			return
-		}
-		m.Ack()
-	}
+	handle := handler(r, opt, ack)
 	// Reads the session queued arrive right after CONNACK, before the
 	// subscription is made again: they go through the same handler.
 	cfg.DefaultHandler = handle
@@ -106,10 +94,17 @@ func Listen(ctx context.Context, r *Receiver, opt ListenOptions) error {
 		return fmt.Errorf("listen: %w", mqttclient.ExplainConnect(cfg.Broker, err))
 	}
 	defer c.Disconnect(250)
+	tick, stop := ack.tick()
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
+			ack.flush(c, opt.Timeout)
 			return nil
+		case <-tick:
+			ack.flush(c, opt.Timeout)
+		case <-ack.fullC():
+			ack.flush(c, opt.Timeout)
 		case <-connected:
 			st := c.Subscribe(opt.Topic, 1, handle)
 			if !st.WaitTimeout(opt.Timeout) || st.Error() != nil {
@@ -121,5 +116,30 @@ func Listen(ctx context.Context, r *Receiver, opt ListenOptions) error {
 				opt.OnConnect()
 			}
 		}
+	}
+}
+
+// handler feeds a message to r.AcceptTopic and opt.OnRead, acknowledges it
+// to the broker once OnRead took it, and queues the backend's ack.
+func handler(r *Receiver, opt ListenOptions, ack *acker) mqttclient.Handler {
+	return func(m mqttclient.Message) {
+		rd, err := r.AcceptTopic(m.Topic(), m.Payload())
+		if err != nil {
+			ack.rejected(m.Topic(), err)
+			if opt.OnReject != nil {
+				opt.OnReject(fmt.Errorf("%s: %w", m.Topic(), err))
+			}
+			m.Ack()
+			return
+		}
+		if err := opt.OnRead(rd); err != nil {
+			r.Forget(rd)
+			if opt.OnReject != nil {
+				opt.OnReject(fmt.Errorf("%s: output: %w", m.Topic(), err))
+			}
+			return
+		}
+		m.Ack()
+		ack.handled(m.Topic(), rd)
 	}
 }

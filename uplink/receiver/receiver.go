@@ -39,6 +39,9 @@ type Rejection struct {
 	DeviceID string // as claimed by the header; empty when malformed
 	Seq      uint64
 	Err      error
+	// SealedTo is, for WrongRecipient, the backend key the envelope was
+	// sealed to (the device answers a refusal with it on health).
+	SealedTo envelope.KeyID
 }
 
 func (r *Rejection) Error() string {
@@ -290,7 +293,9 @@ func (r *Receiver) open(env *envelope.Envelope, topic, topicSite string) (envelo
 	dev, seq := env.DeviceID, env.Seq
 	k := r.keys[env.RecipientKeyID]
 	if k == nil {
-		return envelope.Event{}, nil, r.reject(WrongRecipient, dev, seq, fmt.Errorf("sealed to key %v", env.RecipientKeyID))
+		rej := r.reject(WrongRecipient, dev, seq, fmt.Errorf("sealed to key %v", env.RecipientKeyID))
+		rej.(*Rejection).SealedTo = env.RecipientKeyID
+		return envelope.Event{}, nil, rej
 	}
 	plain, err := env.Open(k)
 	if err != nil {

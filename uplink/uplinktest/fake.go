@@ -76,6 +76,7 @@ type FakeClient struct {
 	open      bool
 	published []Published
 	connects  int
+	subs      map[string]mqttclient.Handler
 }
 
 // Factory returns a mqttclient.Factory that records the Config and returns
@@ -138,12 +139,42 @@ func (f *FakeClient) Publish(topic string, qos byte, retained bool, payload []by
 	return t
 }
 
-// Subscribe implements mqttclient.Client; the fake delivers nothing.
-func (f *FakeClient) Subscribe(string, byte, mqttclient.Handler) mqttclient.Token {
+// Subscribe implements mqttclient.Client; Deliver sends to the handler.
+func (f *FakeClient) Subscribe(topic string, _ byte, h mqttclient.Handler) mqttclient.Token {
+	f.mu.Lock()
+	if f.subs == nil {
+		f.subs = map[string]mqttclient.Handler{}
+	}
+	f.subs[topic] = h
+	f.mu.Unlock()
 	t := NewToken()
 	t.Complete(nil)
 	return t
 }
+
+// Deliver hands payload to the handler subscribed to topic (exactly that
+// topic, no wildcards) and reports whether there was one.
+func (f *FakeClient) Deliver(topic string, payload []byte) bool {
+	f.mu.Lock()
+	h := f.subs[topic]
+	f.mu.Unlock()
+	if h == nil {
+		return false
+	}
+	h(message{topic: topic, payload: append([]byte(nil), payload...)})
+	return true
+}
+
+type message struct {
+	topic   string
+	payload []byte
+}
+
+func (m message) Topic() string   { return m.topic }
+func (m message) Payload() []byte { return m.payload }
+func (m message) Retained() bool  { return false }
+func (m message) Duplicate() bool { return false }
+func (m message) Ack()            {}
 
 // Disconnect implements mqttclient.Client.
 func (f *FakeClient) Disconnect(uint) {

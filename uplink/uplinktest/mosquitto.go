@@ -133,6 +133,14 @@ func (m *Mosquitto) Start() {
 // waits for it.
 func (m *Mosquitto) Stop() { m.signal(syscall.SIGTERM) }
 
+// Reload makes the broker reread its configuration files, the ACL among
+// them (SIGHUP).
+func (m *Mosquitto) Reload() {
+	if m.cmd != nil && m.cmd.Process != nil {
+		m.cmd.Process.Signal(syscall.SIGHUP)
+	}
+}
+
 // Kill ends the broker with SIGKILL, as a crash or a cut cable would.
 func (m *Mosquitto) Kill() { m.signal(syscall.SIGKILL) }
 
