@@ -265,7 +265,13 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool
 	if err != nil || len(rd.Candidates) == 0 {
 		return PlateRead{}, false
 	}
-	ranked := f.opt.Rules.Rank(rd.Candidates)
+	// The rules' repairs are scored by the network's probability of the repaired text,
+	// which is that of the one view read when the band finder is off.
+	var prob func(string) float32
+	if !f.opt.BandFinder {
+		prob = f.rec.TextProb
+	}
+	ranked := f.opt.Rules.RankScored(rd.Candidates, prob)
 	if len(ranked) == 0 {
 		return PlateRead{}, false
 	}

@@ -266,6 +266,17 @@ func mergeViews(views []Reading, topN int) Reading {
 	return out
 }
 
+// TextProb returns the probability of text (letters and digits of the alphabet, O folded
+// into 0 unless KeepO) under the last network pass of the last Read: the whole crop when
+// the band mode is off, as the FrameReader runs it. The format rules score their repairs of
+// a reading with it (plateformat.Set.RankScored).
+func (r *Recognizer) TextProb(text string) float32 {
+	if !r.opt.KeepO {
+		text = Canonical(text)
+	}
+	return float32(ctc.Prob(r.probs, models.Alphabet, text))
+}
+
 // readGrey reads an 8-bit grey crop.
 func (r *Recognizer) readGrey(grey gocv.Mat) (Reading, error) {
 	if err := models.Prepare(grey, nil, &r.small); err != nil {

@@ -44,6 +44,7 @@ func init() {
 	commands = []command{
 		{"eval", "-crops DIR|-dataset DIR -out FILE", "read a folder of plate crops or benchmark photos; write predictions (plate text in clear)", evalMain},
 		{"score", "[flags] GT_DIR PRED.tsv", "score predictions against an OpenALPR-benchmark ground-truth folder", scoreMain},
+		{"rulesval", "[flags]", "score the plate-format rules on rendered serial and vanity plates (synthetic validation)", rulesvalMain},
 		{"bench", "[flags]", "replay frames through the real pipeline as fast as possible and report", benchMain},
 		{"record", "-out FILE.avi [flags]", "record a short clip from a real camera to a file (writes images)", recordMain},
 		{"lanesim", "-out CLIP.avi [flags]", "render a synthetic lane clip and its ground truth", lanesimMain},

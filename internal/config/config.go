@@ -156,7 +156,7 @@ var keys = []keySpec{
 
 	{"LPRD_WORKERS", "0", "workers", "2", "OCR workers, one per core; 0 means one per CPU core.",
 		setInt(func(c *Config) *int { return &c.Workers }, 0, 64)},
-	{"LPRD_PLATE_REGIONS", "us", "", "us,mx", "Plate-format rule sets, comma separated: us, mx, or a US state as us-XX (e.g. us-ca).",
+	{"LPRD_PLATE_REGIONS", "us", "", "us,mx", "Plate-format rule sets, comma separated: us, mx, or a US state as us-XX (e.g. us-ca). Set but empty: no rules, the recognizer's own ranking (for lanes where most plates are foreign). The rules rank readings and repair confusable characters only where the recognizer was unsure of them; they never force or trim a vanity plate.",
 		setRegions},
 	{"LPRD_MIN_PLATE_WIDTH", "50", "pixels", "80", "Narrowest plate to look for, in frame pixels. Raise it when the camera is close, to skip distant vehicles and save time.",
 		setInt(func(c *Config) *int { return &c.MinPlateWidth }, 20, 2000)},
@@ -455,7 +455,7 @@ func buildConfigAfter(entries []envEntry, prior Problems) (Config, Problems) {
 		}
 		seen[e.key] = e.line
 		v := e.value
-		if v == "" {
+		if v == "" && !emptyIsAValue[e.key] {
 			v = spec.def
 		}
 		if err := spec.set(&c, v); err != nil {
@@ -771,6 +771,9 @@ func setReplayRate(c *Config, v string) error {
 	c.ReplayRate = v
 	return nil
 }
+
+// emptyIsAValue lists the keys whose empty value means "none" rather than "the default".
+var emptyIsAValue = map[string]bool{"LPRD_PLATE_REGIONS": true}
 
 // setRegions loads the rule sets as the daemon does (plateformat.Load), so
 // that a region the daemon does not know is refused here.

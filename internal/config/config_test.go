@@ -55,6 +55,21 @@ func TestValidConfig(t *testing.T) {
 	}
 }
 
+func TestPlateRegionsEmptyMeansNone(t *testing.T) {
+	base := strings.Replace(validEnv, "LPRD_PLATE_REGIONS=us-ca,mx\n", "", 1)
+	for _, tt := range []struct{ line, want string }{
+		{"", "us"},                        // unset: the default
+		{"LPRD_PLATE_REGIONS=\n", ""},     // set but empty: no rules
+		{"LPRD_PLATE_REGIONS=''\n", ""},   // the same, quoted
+		{"LPRD_PLATE_REGIONS=MX\n", "mx"}, // codes are case-insensitive
+	} {
+		c, errs := parseString(t, base+tt.line)
+		if len(errs) != 0 || c.PlateRegions != tt.want {
+			t.Errorf("%q: PlateRegions = %q, problems %v; want %q", tt.line, c.PlateRegions, errs, tt.want)
+		}
+	}
+}
+
 func TestConfigProblems(t *testing.T) {
 	for _, tc := range []struct {
 		name, line string

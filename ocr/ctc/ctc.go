@@ -352,3 +352,79 @@ func Align(p Probs, alphabet, text string) ([]float32, error) {
 	}
 	return conf, nil
 }
+
+// Prob returns the probability of text under p: the sum over every alignment
+// of text (the CTC forward algorithm), the quantity the beam search estimates
+// for its candidates. It lets a caller score a text the beam did not list (a
+// format rule's repair of a reading). It returns 0 for a text with characters
+// outside the alphabet or too long for the steps.
+func Prob(p Probs, alphabet, text string) float64 {
+	if p.check(alphabet) != nil {
+		return 0
+	}
+	var labBuf [24]int
+	lab := labBuf[:0]
+	need := len(text)
+	for i := range text {
+		k := strings.IndexByte(alphabet, text[i])
+		if k < 0 {
+			return 0
+		}
+		lab = append(lab, k+1)
+		if i > 0 && text[i] == text[i-1] {
+			need++
+		}
+	}
+	if need > p.Steps {
+		return 0
+	}
+	// Extended labels blank, l1, blank, ..., blank; alpha in linear space,
+	// rescaled per step (the scale's log is kept) so long texts do not underflow.
+	S := 2*len(lab) + 1
+	var aBuf, bBuf [65]float64 // enough for the recognizer's 32 steps
+	alpha, next := aBuf[:0], bBuf[:0]
+	if S > len(aBuf) {
+		alpha, next = make([]float64, S), make([]float64, S)
+	}
+	alpha, next = alpha[:S], next[:S]
+	label := func(s int) int {
+		if s%2 == 0 {
+			return 0
+		}
+		return lab[s/2]
+	}
+	row := func(t int) []float32 { return p.P[t*p.Classes : (t+1)*p.Classes] }
+	alpha[0] = float64(row(0)[0])
+	if S > 1 {
+		alpha[1] = float64(row(0)[label(1)])
+	}
+	logScale := 0.0
+	for t := 1; t < p.Steps; t++ {
+		r := row(t)
+		sum := 0.0
+		for s := range S {
+			a := alpha[s]
+			if s >= 1 {
+				a += alpha[s-1]
+			}
+			if s >= 2 && label(s) != 0 && label(s) != label(s-2) {
+				a += alpha[s-2]
+			}
+			next[s] = a * float64(r[label(s)])
+			sum += next[s]
+		}
+		if sum == 0 {
+			return 0
+		}
+		for s := range S {
+			next[s] /= sum
+		}
+		logScale += math.Log(sum)
+		alpha, next = next, alpha
+	}
+	end := alpha[S-1]
+	if S > 1 {
+		end += alpha[S-2]
+	}
+	return end * math.Exp(logScale)
+}

@@ -267,3 +267,51 @@ func BenchmarkBeam(b *testing.B) {
 		}
 	}
 }
+
+func TestProbMatchesBeam(t *testing.T) {
+	// Every text the exhaustive beam lists has the probability Prob computes, and
+	// the probabilities of all texts sum to one.
+	p := probs(one(1, 0.5), map[int]float32{2: 0.6, 3: 0.3}, one(1, 0.4), map[int]float32{3: 0.7, 1: 0.2}, one(0, 1))
+	all, err := Beam(p, abc, 1024, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, c := range all {
+		got := Prob(p, abc, c.Text)
+		if math.Abs(got-float64(c.Confidence)) > 1e-5 {
+			t.Errorf("Prob(%q) = %v; beam says %v", c.Text, got, c.Confidence)
+		}
+		sum += got
+	}
+	if math.Abs(sum-1) > 1e-4 {
+		t.Errorf("sum of Prob over all texts = %v; want 1", sum)
+	}
+	for _, text := range []string{"AZ", "AAAAAA"} { // outside the alphabet; needs 11 steps, have 5
+		if got := Prob(p, abc, text); got != 0 {
+			t.Errorf("Prob(%q) = %v; want 0", text, got)
+		}
+	}
+}
+
+func TestProbLongText(t *testing.T) {
+	// 32 steps of one sure character each, blanks between: no underflow, no panic.
+	rows := make([]map[int]float32, 32)
+	var want strings.Builder
+	for i := range rows {
+		if i%2 == 0 {
+			rows[i] = one(1+i/2%3, 0.99)
+			want.WriteByte(abc[i/2%3])
+		} else {
+			rows[i] = one(0, 1)
+		}
+	}
+	p := probs(rows...)
+	got := Prob(p, abc, want.String())
+	if exp := math.Pow(0.99, 16); math.Abs(got-exp) > 1e-3 {
+		t.Errorf("Prob(16 sure characters) = %v; want about %v", got, exp)
+	}
+	if Prob(p, abc, strings.Repeat("A", 40)) != 0 {
+		t.Error("Prob of a text longer than the steps: want 0")
+	}
+}

@@ -164,17 +164,27 @@ func TestAmbiguousKeepsCandidates(t *testing.T) {
 	}
 }
 
-func TestRulesFixFusedText(t *testing.T) {
+func TestRulesRankFusedText(t *testing.T) {
 	rules, _ := plateformat.Load("us-ny")
 	f := New(Options{Rules: rules})
 	box := image.Rect(100, 100, 220, 160)
-	// Every read has the same confusable mistake: only the rule can fix it.
+	// Every read has the same confusable doubt; the frames offered the rules' repair as an
+	// alternative (scored by the recognizer), and the rules prefer it over a free text.
 	for i := 0; i < 5; i++ {
-		f.Add(Read{At: t0.Add(time.Duration(i) * 100 * time.Millisecond), Box: box, Text: "A8C1234", Confidence: 0.9})
+		f.Add(Read{At: t0.Add(time.Duration(i) * 100 * time.Millisecond), Box: box, Text: "A8C1234", Confidence: 0.6,
+			Candidates: []Candidate{{Text: "A8C1234", Confidence: 0.6}, {Text: "ABC1234", Confidence: 0.3}}})
 	}
 	out := f.Flush()
 	if len(out) != 1 || out[0].Plate != "ABC1234" || out[0].Rule != "us-ny:@@@####" {
 		t.Fatalf("Flush = %+v", out)
+	}
+	// A confident free text is not forced into a format: fusion repairs nothing itself.
+	for i := 0; i < 5; i++ {
+		f.Add(Read{At: t0.Add(time.Duration(i) * 100 * time.Millisecond), Box: box, Text: "L8VE123", Confidence: 0.9})
+	}
+	out = f.Flush()
+	if len(out) != 1 || out[0].Plate != "L8VE123" || out[0].Rule != "" {
+		t.Fatalf("Flush = %+v; want the vanity text as read", out)
 	}
 }
 

@@ -2,6 +2,7 @@ package plateformat
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -84,18 +85,62 @@ func TestRank(t *testing.T) {
 	s, _ := Load("us-ca")
 	got := s.Rank([]Candidate{
 		{"7ABC12", 0.9},   // no rule
-		{"7A8C123", 0.8},  // one fix
-		{"7ABC123", 0.75}, // exact: same text as the fixed one, which scores 0.68
+		{"7A8C123", 0.8},  // a rule only after a fix, which Rank does not offer
+		{"7ABC123", 0.75}, // exact
 		{"", 0.99},
 		{"--", 0.99},
 	})
-	if len(got) != 2 || got[0].Text != "7ABC123" || got[0].Confidence != 0.75 || got[0].Fixes != 0 || got[1].Text != "7ABC12" {
+	if len(got) != 3 || got[0].Text != "7ABC123" || got[0].Score != 0.75 || got[1].Text != "7ABC12" || got[2].Text != "7A8C123" ||
+		got[1].Rule != nil || got[1].Confidence != 0.9 {
 		t.Fatalf("Rank = %+v", got)
 	}
 	var none *Set
 	got = none.Rank([]Candidate{{"AB1", 0.2}, {"CD2", 0.5}})
 	if len(got) != 2 || got[0].Text != "CD2" || got[0].Rule != nil {
 		t.Fatalf("nil Set Rank = %+v", got)
+	}
+}
+
+// probs is a recognizer stand-in: the probability of each text, 0 for others.
+func probs(m map[string]float32) func(string) float32 {
+	return func(text string) float32 { return m[text] }
+}
+
+func TestRankScored(t *testing.T) {
+	us, _ := Load("us")
+	ny, _ := Load("us-ny")
+	tests := []struct {
+		name  string
+		set   *Set
+		cands []Candidate
+		prob  map[string]float32
+		want  []string // texts in order, as far as given
+	}{
+		// The recognizer was unsure of the 8: the repair is as likely as half the reading,
+		// far more than the odds of a free text.
+		{"unsure confusable repaired", ny, []Candidate{{"A8C1234", 0.6}}, map[string]float32{"ABC1234": 0.3},
+			[]string{"ABC1234", "A8C1234"}},
+		// A vanity plate read with confidence keeps its letters: the rules' repair
+		// (D read as 0 to fit @@@####) is improbable under the recognizer.
+		{"vanity kept", us, []Candidate{{"ABCD123", 0.95}}, map[string]float32{"ABC0123": 0.001},
+			[]string{"ABCD123", "ABC0123"}},
+		{"vanity with a digit for a letter kept", us, []Candidate{{"L8VE", 0.9}, {"LBVE", 0.05}}, nil,
+			[]string{"L8VE", "LBVE"}},
+		// Nothing is trimmed: an edge character is not the rules' to drop.
+		{"no trim", ny, []Candidate{{"IABC1234", 0.8}}, nil, []string{"IABC1234"}},
+		// Without rules the order is the recognizer's.
+		{"no rules", nil, []Candidate{{"A8C1234", 0.6}, {"ABC1234", 0.3}}, map[string]float32{"ABC1234": 0.3},
+			[]string{"A8C1234", "ABC1234"}},
+	}
+	for _, tt := range tests {
+		got := tt.set.RankScored(tt.cands, probs(tt.prob))
+		var texts []string
+		for _, r := range got {
+			texts = append(texts, r.Text)
+		}
+		if len(texts) != len(tt.want) || !slices.Equal(texts, tt.want) {
+			t.Errorf("%s: RankScored = %v; want %v", tt.name, texts, tt.want)
+		}
 	}
 }
 
@@ -131,27 +176,4 @@ func FuzzParseFix(f *testing.F) {
 		}
 		s.Rank([]Candidate{{text, 0.5}, {m.Text, 0.4}})
 	})
-}
-
-func TestRankTrimsEdgeCharacter(t *testing.T) {
-	s, _ := Load("us-ny,us-mo")
-	got := s.Rank([]Candidate{{"IABC1234", 0.8}, {"ZSH0R7X", 0.5}, {"ABC12345", 0.9}})
-	want := map[string]bool{"ABC1234": true, "SH0R7X": true}
-	for _, r := range got {
-		if want[r.Text] && (r.Rule == nil || r.Fixes < 1) {
-			t.Errorf("trimmed %q: rule %v fixes %d", r.Text, r.Rule.Name(), r.Fixes)
-		}
-		delete(want, r.Text)
-	}
-	if len(want) != 0 {
-		t.Fatalf("Rank = %+v; missing trimmed %v", got, want)
-	}
-	if got[0].Text != "ABC1234" {
-		t.Errorf("best = %q; want the trimmed ABC1234 (0.8*0.6) over the untrimmed texts", got[0].Text)
-	}
-	// Without rules nothing is trimmed.
-	var none *Set
-	if got := none.Rank([]Candidate{{"IABC1234", 0.8}}); len(got) != 1 {
-		t.Errorf("nil set Rank = %+v", got)
-	}
 }
