@@ -326,14 +326,41 @@ func (f *Fuser) emit(out []Result, t *track, why Reason) []Result {
 		return out
 	}
 	t.bestText = res.Plate
-	for i, r := range f.recent {
-		if r.plate == res.Plate && iou(r.box, res.Box) > 0.1 && res.FirstSeen.Sub(r.last) <= f.opt.Suppress {
-			f.Suppressed++
-			f.recent[i].last = res.LastSeen
-			return out
-		}
+	if f.repeats(t, res) {
+		f.Suppressed++
+		return out
 	}
 	return append(out, res)
+}
+
+// repeats reports whether res, the result of t, repeats one already reported for the same
+// vehicle: a track of the same plate still open (the vehicle's track split in two, when it
+// moved further between two processed frames than the tracker follows), the same plate seen
+// within LeaveAfter+MaxDelay of a reported one anywhere in the frame (no two vehicles carry one
+// plate, and a vehicle passing the camera is in view for seconds), or the same plate at the
+// same place within Suppress (a standing vehicle whose reads paused).
+func (f *Fuser) repeats(t *track, res Result) bool {
+	for _, o := range f.tracks {
+		if o != t && o.emitted && o.bestText == res.Plate {
+			o.last = later(o.last, res.LastSeen)
+			return true
+		}
+	}
+	for i, r := range f.recent {
+		gap := res.FirstSeen.Sub(r.last)
+		if r.plate == res.Plate && (gap <= f.opt.LeaveAfter+f.opt.MaxDelay || (iou(r.box, res.Box) > 0.1 && gap <= f.opt.Suppress)) {
+			f.recent[i].last = later(r.last, res.LastSeen)
+			return true
+		}
+	}
+	return false
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func (f *Fuser) remember(t *track) {

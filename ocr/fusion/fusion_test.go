@@ -96,6 +96,33 @@ func TestBackToBackVehicles(t *testing.T) {
 	}
 }
 
+func TestSplitTrackReportedOnce(t *testing.T) {
+	// A vehicle close to the camera moves further between two processed frames than the
+	// tracker follows (frames dropped under load): its second half starts a new track of the
+	// same plate, while the first is still open or just closed. One result either way.
+	for _, gap := range []time.Duration{100 * time.Millisecond, 1500 * time.Millisecond} {
+		rng := rand.New(rand.NewSource(3))
+		f := New(Options{})
+		out, last := pass(rng, f, "ABC1234", t0, 12, 600)
+		more, last2 := pass(rng, f, "ABC1234", last.Add(gap), 12, 1100) // far from where the first ended
+		out = append(out, more...)
+		out = append(out, f.Tick(last2.Add(5*time.Second))...)
+		if len(out) != 1 || out[0].Plate != "ABC1234" || f.Suppressed != 1 {
+			t.Errorf("gap %v: results = %+v, suppressed %d; want one ABC1234, one suppressed", gap, out, f.Suppressed)
+		}
+	}
+	// The same plate long after, elsewhere in the frame, is a new pass.
+	rng := rand.New(rand.NewSource(4))
+	f := New(Options{})
+	out, last := pass(rng, f, "ABC1234", t0, 12, 600)
+	more, last2 := pass(rng, f, "ABC1234", last.Add(10*time.Second), 12, 1100)
+	out = append(out, more...)
+	out = append(out, f.Tick(last2.Add(5*time.Second))...)
+	if len(out) != 2 {
+		t.Errorf("10 s apart, elsewhere: %d results; want 2", len(out))
+	}
+}
+
 func TestParkedVehicleGivesOneResult(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
 	f := New(Options{MaxDelay: 3 * time.Second})

@@ -79,7 +79,8 @@ func NewLane(seed int64, opt LaneOptions) *Lane {
 		if i == opt.Vehicles-1 {
 			dur += opt.Park
 		}
-		p := RenderPlate(l.plateSeed(i), Options{Width: 60, GoFontsOnly: opt.GoFontsOnly})
+		text := trafficText(newRand(l.plateSeed(i), 201))
+		p := RenderPlate(l.plateSeed(i), Options{Width: 60, Text: text, Layout: "us", GoFontsOnly: opt.GoFontsOnly})
 		l.passes = append(l.passes, LanePass{Text: p.Text, Enter: at, Leave: at + dur})
 		l.starts = append(l.starts, at)
 		l.lat = append(l.lat, rng.Float64()*0.3-0.15)

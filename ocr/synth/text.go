@@ -62,42 +62,61 @@ func pickPattern(rng *rand.Rand, ps []pattern) string {
 // that saw mostly fixed patterns such as "LLL DDDD" learns where letters go
 // and reads a 2 in a letter position as Z, an 8 as B, a 1 as I.
 func randomText(rng *rand.Rand, mexican bool) string {
-	var pat string
-	vanity := false
 	switch {
 	case mexican:
-		pat = pickPattern(rng, mxPatterns)
+		return fillPattern(rng, pickPattern(rng, mxPatterns), false)
 	case rng.Float64() < 0.4:
-		vanity = true
 		n := 2 + rng.IntN(7)
 		if n < 4 && rng.Float64() < 0.6 {
 			n += 3
 		}
-		b := make([]byte, n)
-		letterBias := rng.Float64()
-		for i := range b {
-			if rng.Float64() < letterBias {
-				b[i] = 'L'
-			} else {
-				b[i] = 'D'
-			}
-		}
-		if n >= 5 && rng.Float64() < 0.3 {
-			k := 2 + rng.IntN(n-3)
-			sep := " "
-			if rng.Float64() < 0.3 {
-				sep = "-"
-			}
-			pat = string(b[:k]) + sep + string(b[k:])
+		return fillPattern(rng, vanityPattern(rng, n), true)
+	}
+	return fillPattern(rng, serialPattern(rng), false)
+}
+
+// trafficText returns a US plate text as lane traffic carries them, for the lane clips: about
+// one plate in ten personalised (4 to 7 characters: the reader's floor is 4,
+// ocr.FrameReaderOptions.MinChars), the rest serial formats. Training texts (randomText) mix
+// far more vanity texts, of 2 to 8 characters, so that the recognizer does not learn formats.
+func trafficText(rng *rand.Rand) string {
+	if rng.Float64() < 0.1 {
+		return fillPattern(rng, vanityPattern(rng, 4+rng.IntN(4)), true)
+	}
+	return fillPattern(rng, serialPattern(rng), false)
+}
+
+func serialPattern(rng *rand.Rand) string {
+	pat := pickPattern(rng, usPatterns)
+	if strings.ContainsRune(pat, ' ') && rng.Float64() < 0.2 {
+		pat = strings.ReplaceAll(pat, " ", "-")
+	}
+	return pat
+}
+
+// vanityPattern is n positions, each a letter or a digit at random, sometimes split in two groups.
+func vanityPattern(rng *rand.Rand, n int) string {
+	b := make([]byte, n)
+	letterBias := rng.Float64()
+	for i := range b {
+		if rng.Float64() < letterBias {
+			b[i] = 'L'
 		} else {
-			pat = string(b)
-		}
-	default:
-		pat = pickPattern(rng, usPatterns)
-		if strings.ContainsRune(pat, ' ') && rng.Float64() < 0.2 {
-			pat = strings.ReplaceAll(pat, " ", "-")
+			b[i] = 'D'
 		}
 	}
+	if n >= 5 && rng.Float64() < 0.3 {
+		k := 2 + rng.IntN(n-3)
+		sep := " "
+		if rng.Float64() < 0.3 {
+			sep = "-"
+		}
+		return string(b[:k]) + sep + string(b[k:])
+	}
+	return string(b)
+}
+
+func fillPattern(rng *rand.Rand, pat string, vanity bool) string {
 	// Many states leave I, O and Q (which read as 1 and 0) out of serial
 	// numbers; others and vanity plates use every letter.
 	set := letters
