@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -280,9 +281,14 @@ func TestOpenPermanentErrors(t *testing.T) {
 		"not a video":        {Camera: writeFile(t, "clip.avi", []byte("not a video at all"))},
 	} {
 		opt.Logger = quiet
-		if cam, err := Open(t.Context(), opt); err == nil {
+		cam, err := Open(t.Context(), opt)
+		if err == nil {
 			cam.Close()
 			t.Errorf("Open(%s) succeeded; want an error", name)
+			continue
+		}
+		if name == "missing file" && !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Open(%s) = %v; want it to say the file does not exist", name, err)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"time"
 
@@ -28,6 +29,15 @@ type videoSource struct {
 }
 
 func openVideo(opt Options, pool *Pool, live bool) (*videoSource, error) {
+	if !live {
+		// A file that is gone (or unreadable) is not a damaged one: say so, also when it
+		// disappears between two loops of a replay.
+		f, err := os.Open(opt.Camera)
+		if err != nil {
+			return nil, permanent(fmt.Errorf("cannot open the video file: %w", err))
+		}
+		f.Close()
+	}
 	vc, err := gocv.OpenVideoCaptureWithAPI(opt.Camera, gocv.VideoCaptureFFmpeg)
 	if err != nil || !vc.IsOpened() {
 		if vc != nil {
