@@ -37,6 +37,11 @@ type FrameReaderOptions struct {
 	MaxPlates int
 	// MinChars is the fewest characters a read must have (default 4).
 	MinChars int
+	// MaxChars is the most characters a candidate may have (default 8): no US or Mexican
+	// format, nor a European one, carries more, and longer texts are banners, slogans, dealer
+	// frames and signs. Longer candidates are dropped from a read's ranking; a read left
+	// with none is dropped.
+	MaxChars int
 	// MinConfidence drops reads whose best candidate is less probable (default 0.05). It is a
 	// per-frame filter of what is surely not a plate; fusion weighs the rest over frames and the
 	// daemon decides what is confident enough to send.
@@ -54,6 +59,9 @@ func (o FrameReaderOptions) withDefaults() FrameReaderOptions {
 	}
 	if o.MinChars <= 0 {
 		o.MinChars = 4
+	}
+	if o.MaxChars <= 0 {
+		o.MaxChars = 8
 	}
 	if o.MinConfidence <= 0 {
 		o.MinConfidence = 0.05
@@ -271,7 +279,7 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool
 	if !f.opt.BandFinder {
 		prob = f.rec.TextProb
 	}
-	ranked := f.opt.Rules.RankScored(rd.Candidates, prob)
+	ranked := withinLength(f.opt.Rules.RankScored(rd.Candidates, prob), f.opt.MaxChars)
 	if len(ranked) == 0 {
 		return PlateRead{}, false
 	}
@@ -286,6 +294,11 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool
 		r.Candidates[i] = plateformat.Candidate{Text: x.Text, Confidence: x.Confidence}
 	}
 	return r, true
+}
+
+// withinLength keeps the candidates of at most maxChars characters, in order.
+func withinLength(ranked []plateformat.Ranked, maxChars int) []plateformat.Ranked {
+	return slices.DeleteFunc(ranked, func(r plateformat.Ranked) bool { return len(r.Text) > maxChars })
 }
 
 // repetitive reports a text made mostly of one character ("WWWWW", "IIIIH", "II1I11I"): what

@@ -193,6 +193,17 @@ func reportThreadCPU(b *testing.B) func() {
 	}
 }
 
+func TestWithinLength(t *testing.T) {
+	in := []plateformat.Ranked{{Text: "DRIVESAFELY"}, {Text: "ABC1234"}, {Text: "ABCD12345"}, {Text: "7ABC1234"}}
+	got := withinLength(in, 8)
+	if len(got) != 2 || got[0].Text != "ABC1234" || got[1].Text != "7ABC1234" {
+		t.Errorf("withinLength = %+v; want ABC1234, 7ABC1234", got)
+	}
+	if got := withinLength([]plateformat.Ranked{{Text: "MYSTATEISGREAT"}}, 8); len(got) != 0 {
+		t.Errorf("a slogan alone: %+v; want none", got)
+	}
+}
+
 func TestRepetitive(t *testing.T) {
 	for text, want := range map[string]bool{"WWWW": true, "WWWWWWH": true, "HHHHH": true, "IWWWWWH": true,
 		"III111I": true, "1I1I": true, "ABC1234": false, "AAA1111": false, "1111AB": false, "777": false, "": false, "88B88": true} {
