@@ -56,6 +56,7 @@ type Config struct {
 
 	Workers        int
 	PlateRegions   string
+	Detector       string
 	MinPlateWidth  int
 	MinConfidence  float64
 	Candidates     int
@@ -154,6 +155,8 @@ var keys = []keySpec{
 		setInt(func(c *Config) *int { return &c.Workers }, 0, 64)},
 	{"LPRD_PLATE_REGIONS", "us", "", "us,mx", "Plate-format rule sets, comma separated: us, mx, or a US state as us-XX (e.g. us-ca).",
 		setRegions},
+	{"LPRD_DETECTOR", "classical", "", "learned", "Plate detector: classical (character rows by thresholds), learned (the embedded network) or both (the network's regions, then the classical ones they miss).",
+		setEnum(func(c *Config) *string { return &c.Detector }, "classical", "learned", "both")},
 	{"LPRD_MIN_PLATE_WIDTH", "50", "pixels", "80", "Narrowest plate to look for, in frame pixels. Raise it when the camera is close, to skip distant vehicles and save time.",
 		setInt(func(c *Config) *int { return &c.MinPlateWidth }, 20, 2000)},
 	{"LPRD_MIN_CONFIDENCE", "0.3", "0..1", "0.6", "A vehicle's fused result below this confidence is not sent (counted in the log). Results above it carry their confidence and candidates, so the backend can apply a stricter threshold.",
