@@ -65,6 +65,11 @@ var _ Detector = (*LearnedDetector)(nil)
 // NewLearnedDetector loads the network.
 func NewLearnedDetector(opt LearnedDetectorOptions) (*LearnedDetector, error) {
 	opt = opt.withDefaults()
+	// OpenCV aborts the process on bytes it cannot parse: refuse what is plainly not an ONNX
+	// model (a protobuf ModelProto starts with its ir_version, field 1, a varint: tag 0x08).
+	if len(opt.Model) < 16 || opt.Model[0] != 0x08 {
+		return nil, fmt.Errorf("ocr: learned detector: the model (%d bytes) is not an ONNX file", len(opt.Model))
+	}
 	net, err := gocv.ReadNetFromONNXBytes(opt.Model)
 	if err != nil {
 		return nil, fmt.Errorf("ocr: learned detector: loading the ONNX model: %w", err)

@@ -101,6 +101,36 @@ type CompositeOptions struct {
 	NoPlates bool
 	// GoFontsOnly renders plates with gofont only.
 	GoFontsOnly bool
+	// Looks, when not zero, applies exactly these looks (to every pasted plate and the
+	// frame) instead of random ones: for tests and per-look validation.
+	Looks Look
+}
+
+// Look is a set of RenderComposite's degradations.
+type Look uint16
+
+// The looks of RenderComposite.
+const (
+	LookLowContrast Look = 1 << iota // grey std inside the plate under about 0.05
+	LookOverExposed                  // a white plate with faint characters
+	LookShadow                       // a dark half-plane through a plate
+	LookHaze                         // the whole frame washed towards a grey
+	LookNight                        // the whole frame dim
+	LookIR                           // IR: bright plates, dark scene
+	LookFrame                        // a heavy dealer frame around the plate
+	LookBars                         // bars in front of the plate
+	LookFence                        // fence bars across the frame
+	LookTimestamp                    // a date and time overlay
+)
+
+// want draws a random number (always, so that the stream is the same) and says whether look l
+// applies: with probability p when looks is zero, else when l is in looks.
+func want(rng *rand.Rand, looks, l Look, p float64) bool {
+	r := rng.Float64()
+	if looks == 0 {
+		return r < p
+	}
+	return looks&l != 0
 }
 
 // Composite is a rendered detector training or validation frame.
@@ -137,7 +167,7 @@ func RenderComposite(seed int64, opt CompositeOptions) Composite {
 			boxes = append(boxes, p.Box)
 		}
 	}
-	ir := opt.IR || rng.Float64() < 0.12
+	ir := want(rng, opt.Looks, LookIR, 0.12) || opt.IR
 	if !opt.NoPlates {
 		for _, b := range boxes {
 			if rng.Float64() < 0.35 { // keep the real plate as it is
@@ -161,7 +191,7 @@ func RenderComposite(seed int64, opt CompositeOptions) Composite {
 			plates = append(plates, pasteComposite(fr, rng, seed, opt, cx, cy, w, ir))
 		}
 	}
-	sceneEffects(fr, rng, plates, ir)
+	sceneEffects(fr, rng, plates, ir, opt.Looks)
 	c := Composite{Frame: fr, Plates: plates}
 	for _, q := range plates {
 		if IsLowContrast(fr, q) {
@@ -211,7 +241,7 @@ func pasteComposite(fr *Grey, rng *rand.Rand, seed int64, opt CompositeOptions, 
 	pw := int(math.Max(100, math.Min(320, 2*w)))
 	p := RenderPlate(seed*7+int64(rng.IntN(1<<20)), Options{Width: pw, Layout: layout, GoFontsOnly: opt.GoFontsOnly, Plain: rng.Float64() < 0.15})
 	pg := GreyFromImage(p.Image)
-	plateLook(pg, rng, ir)
+	plateLook(pg, rng, ir, opt.Looks)
 	h := w * float64(pg.H) / float64(pg.W)
 	ang := uniform(rng, -10, 10) * math.Pi / 180
 	if rng.Float64() < 0.5 {
@@ -225,7 +255,7 @@ func pasteComposite(fr *Grey, rng *rand.Rand, seed int64, opt CompositeOptions, 
 	for i, c := range local {
 		q[i] = [2]float64{cx + c[0]*cos - c[1]*sin, cy + c[0]*sin + c[1]*cos}
 	}
-	if rng.Float64() < 0.3 { // a heavy dealer frame around the plate
+	if want(rng, opt.Looks, LookFrame, 0.3) { // a heavy dealer frame around the plate
 		fq := growQuad(q, uniform(rng, 0.08, 0.3), uniform(rng, 0.1, 0.45))
 		v := float32(uniform(rng, 10, 240))
 		warpFill(fr, fq, func(u, v0 float64) (float32, bool) { return v, true })
@@ -240,7 +270,7 @@ func pasteComposite(fr *Grey, rng *rand.Rand, seed int64, opt CompositeOptions, 
 		}
 	}
 	warpPlate(fr, q, pg)
-	if rng.Float64() < 0.15 { // bars in front of the plate (a bike rack, a tow bar)
+	if want(rng, opt.Looks, LookBars, 0.15) { // bars in front of the plate (a bike rack, a tow bar)
 		n := 1 + rng.IntN(3)
 		val := float32(uniform(rng, 0, 255))
 		bw := uniform(rng, 0.04, 0.12)
@@ -317,14 +347,23 @@ func warpPlate(fr *Grey, q Quad, pg *Grey) {
 
 // plateLook changes a plate's own tones: IR (bright background, dark ink), very low
 // contrast, over-exposure, a dark plate.
-func plateLook(pg *Grey, rng *rand.Rand, ir bool) {
+func plateLook(pg *Grey, rng *rand.Rand, ir bool, looks Look) {
 	mean := float32(0)
 	for _, v := range pg.Pix {
 		mean += v
 	}
 	mean /= float32(len(pg.Pix))
 	var gain, off float32 = 1, 0
-	switch r := rng.Float64(); {
+	r := rng.Float64()
+	switch {
+	case looks&LookLowContrast != 0:
+		r = 0
+	case looks&LookOverExposed != 0:
+		r = 0.35
+	case looks != 0:
+		r = 1
+	}
+	switch {
 	case ir:
 		// Retro-reflective sheeting under an IR flash: the background saturates, ink stays dark.
 		gain, off = float32(uniform(rng, 1.3, 2.2)), float32(uniform(rng, -40, 20))

@@ -8,10 +8,10 @@ import (
 
 // sceneEffects applies the frame-wide looks of RenderComposite: shadow over a plate, haze,
 // glare, over-exposure, night or IR, fence bars, a timestamp overlay, blur and noise.
-func sceneEffects(fr *Grey, rng *rand.Rand, plates []Quad, ir bool) {
+func sceneEffects(fr *Grey, rng *rand.Rand, plates []Quad, ir bool, looks Look) {
 	w, h := float64(fr.W), float64(fr.H)
 	// The vehicle's own shadow under harsh sun: a dark half-plane through a plate.
-	if len(plates) > 0 && rng.Float64() < 0.3 {
+	if want(rng, looks, LookShadow, 0.3) && len(plates) > 0 {
 		b := plates[rng.IntN(len(plates))].Bounds()
 		a := uniform(rng, 0, 2*math.Pi)
 		nx, ny := math.Cos(a), math.Sin(a)
@@ -29,7 +29,16 @@ func sceneEffects(fr *Grey, rng *rand.Rand, plates []Quad, ir bool) {
 			}
 		}
 	}
-	switch r := rng.Float64(); {
+	r := rng.Float64()
+	switch {
+	case looks&LookHaze != 0:
+		r = 0.1
+	case looks&LookNight != 0:
+		r = 0.35
+	case looks != 0:
+		r = 1
+	}
+	switch {
 	case ir:
 		// Night under an IR illuminator: a dark scene; the plates (bright already) stay.
 		k := float32(uniform(rng, 0.15, 0.45))
@@ -58,7 +67,7 @@ func sceneEffects(fr *Grey, rng *rand.Rand, plates []Quad, ir bool) {
 			fr.Pix[i] = v * g
 		}
 	}
-	if rng.Float64() < 0.15 { // glare
+	if want(rng, looks, 0, 0.15) { // glare (random looks only)
 		gx, gy, rad := uniform(rng, 0, w), uniform(rng, 0, h), w*uniform(rng, 0.05, 0.3)
 		amp := uniform(rng, 60, 200)
 		for y := range fr.H {
@@ -70,10 +79,10 @@ func sceneEffects(fr *Grey, rng *rand.Rand, plates []Quad, ir bool) {
 			}
 		}
 	}
-	if rng.Float64() < 0.15 {
+	if want(rng, looks, LookFence, 0.15) {
 		fenceBars(fr, rng)
 	}
-	if rng.Float64() < 0.25 {
+	if want(rng, looks, LookTimestamp, 0.25) {
 		timestamp(fr, rng)
 	}
 	if rng.Float64() < 0.5 {
