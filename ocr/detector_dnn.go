@@ -26,6 +26,9 @@ type LearnedDetectorOptions struct {
 	NMSIoU float64
 	// Max caps the detections per frame (default 8).
 	Max int
+	// InputSize is the long side the frame is scaled to (default DetectorInputSize, as in
+	// training; training zooms by 0.6-1.6, so 400-1000 stay within what it saw).
+	InputSize int
 }
 
 func (o LearnedDetectorOptions) withDefaults() LearnedDetectorOptions {
@@ -40,6 +43,9 @@ func (o LearnedDetectorOptions) withDefaults() LearnedDetectorOptions {
 	}
 	if o.Max <= 0 {
 		o.Max = 8
+	}
+	if o.InputSize <= 0 {
+		o.InputSize = DetectorInputSize
 	}
 	return o
 }
@@ -95,7 +101,7 @@ func (d *LearnedDetector) Detect(grey gocv.Mat) []Detection {
 	if grey.Empty() || grey.Type() != gocv.MatTypeCV8UC1 {
 		return d.dets
 	}
-	s := float64(DetectorInputSize) / float64(max(w, h))
+	s := float64(d.opt.InputSize) / float64(max(w, h))
 	sw, sh := max(1, int(math.Round(float64(w)*s))), max(1, int(math.Round(float64(h)*s)))
 	interp := gocv.InterpolationArea
 	if s > 1 {

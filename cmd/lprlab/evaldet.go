@@ -30,10 +30,11 @@ func evaldetMain(args []string) int {
 	scenes := fs.String("scenes", "", "scenes-ro folder: its held-out rides are scored and used as backgrounds")
 	nSynth := fs.Int("synth", 300, "synthetic validation frames")
 	model := fs.String("model", "", "learned detector ONNX file (default: the embedded model)")
-	dets := fs.String("detector", "learned,classical,both", "detectors to score, comma-separated: classical, learned, both; learned@T and both@T set the learned threshold T")
+	dets := fs.String("detector", "learned,classical,both", "detectors to score, comma-separated: classical, learned, both; learned@T and both@T set the learned threshold T, a suffix /N its input long side")
+	photos := fs.String("photos", "", "also score a folder of photos with NAME.txt boxes (e.g. the dev photos: a last check only, never for choosing)")
 	top := fs.Int("top", 4, "regions that count per frame, best first (the reader's ReadBudget)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: lprlab evaldet [-scenes DIR] [-synth N] [-model FILE] [-detector LIST] [-top 4]\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: lprlab evaldet [-scenes DIR] [-synth N] [-photos DIR] [-model FILE] [-detector LIST] [-top 4]\n\n"+
 			"Scores plate detectors: recall at IoU >= 0.4 within the first -top regions and over all,\n"+
 			"false regions per frame (within -top), median ms per frame (one OpenCV thread).")
 		fs.PrintDefaults()
@@ -71,8 +72,15 @@ func evaldetMain(args []string) int {
 			return 1
 		}
 	}
+	var extra []roFrame
+	if *photos != "" {
+		if extra, err = loadScenesRO(*photos, false); err != nil {
+			fmt.Fprintln(os.Stderr, "lprlab evaldet:", err)
+			return 1
+		}
+	}
 	ocr.SetOpenCVThreads(1)
-	if err := evalDetectors(os.Stdout, cands, held, *nSynth, *top); err != nil {
+	if err := evalDetectors(os.Stdout, cands, held, extra, *nSynth, *top); err != nil {
 		fmt.Fprintln(os.Stderr, "lprlab evaldet:", err)
 		return 1
 	}
@@ -88,8 +96,16 @@ type namedDetector struct {
 func buildDetectors(list string, onnx []byte) ([]namedDetector, error) {
 	var out []namedDetector
 	for _, name := range strings.Split(list, ",") {
-		kind, thr, _ := strings.Cut(strings.TrimSpace(name), "@")
+		spec, size, _ := strings.Cut(strings.TrimSpace(name), "/")
+		kind, thr, _ := strings.Cut(spec, "@")
 		opt := ocr.LearnedDetectorOptions{Model: onnx}
+		if size != "" {
+			n, err := strconv.Atoi(size)
+			if err != nil || n < 64 || n > 4096 {
+				return nil, fmt.Errorf("%q: the input size after / must be a number of pixels, 64-4096", name)
+			}
+			opt.InputSize = n
+		}
 		if thr != "" {
 			t, err := strconv.ParseFloat(thr, 64)
 			if err != nil || t <= 0 || t >= 1 {
@@ -162,8 +178,8 @@ func boxIoU4(a, b image.Rectangle) float64 {
 }
 
 // evalDetectors runs every detector on every frame of the sets and prints the table.
-func evalDetectors(w io.Writer, cands []namedDetector, held []roFrame, nSynth, top int) error {
-	sets := []string{"synthetic val", "synthetic IR", "held-out rides"}
+func evalDetectors(w io.Writer, cands []namedDetector, held, photos []roFrame, nSynth, top int) error {
+	sets := []string{"synthetic val", "synthetic IR", "held-out rides", "photos"}
 	stats := make([][]detStats, len(sets))
 	for i := range stats {
 		stats[i] = make([]detStats, len(cands))
@@ -207,13 +223,15 @@ func evalDetectors(w io.Writer, cands []namedDetector, held []roFrame, nSynth, t
 			return err
 		}
 	}
-	for _, f := range held {
-		bg, err := readGrey(f.path)
-		if err != nil {
-			return err
-		}
-		if err := run(2, bg, f.boxes, nil); err != nil {
-			return err
+	for set, frames := range map[int][]roFrame{2: held, 3: photos} {
+		for _, f := range frames {
+			bg, err := readGrey(f.path)
+			if err != nil {
+				return err
+			}
+			if err := run(set, bg, f.boxes, nil); err != nil {
+				return err
+			}
 		}
 	}
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
