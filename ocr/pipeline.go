@@ -16,9 +16,11 @@ import (
 // FrameReaderOptions configures a FrameReader. The zero value of each field selects its
 // default.
 type FrameReaderOptions struct {
-	// Detector proposes plate regions; nil uses a [Locator] with Locate. The FrameReader
+	// Detector proposes plate regions; nil builds one of DetectorKind. The FrameReader
 	// takes ownership and closes it.
 	Detector Detector
+	// DetectorKind selects the detector built when Detector is nil ("": DefaultDetector).
+	DetectorKind DetectorKind
 	// Locate tunes the default localizer.
 	Locate LocateOptions
 	// Recognizer tunes decoding. Its Band mode is overridden by BandFinder.
@@ -140,16 +142,17 @@ func NewFrameReader(opt FrameReaderOptions) (*FrameReader, error) {
 	if opt.BandFinder {
 		opt.Recognizer.Band = BandFallback
 	}
-	rec, err := NewRecognizerWithOptions(opt.Recognizer)
-	if err != nil {
-		if opt.Detector != nil {
-			opt.Detector.Close()
-		}
-		return nil, err
-	}
 	det := opt.Detector
 	if det == nil {
-		det = NewLocator(opt.Locate)
+		var err error
+		if det, err = NewDetector(opt.DetectorKind, opt.Locate); err != nil {
+			return nil, err
+		}
+	}
+	rec, err := NewRecognizerWithOptions(opt.Recognizer)
+	if err != nil {
+		det.Close()
+		return nil, err
 	}
 	opt.Detector = nil // owned by the reader from here
 	return &FrameReader{

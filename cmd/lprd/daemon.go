@@ -153,7 +153,8 @@ func (d *daemon) open(ctx context.Context) error {
 	ocr.SetOpenCVThreads(1) // one core per worker: parallelism comes from the workers
 	opt := lane.Options{
 		Workers: workers,
-		Reader:  ocr.FrameReaderOptions{Rules: rules, Locate: ocr.LocateOptions{MinPlateWidth: cfg.MinPlateWidth}},
+		Reader: ocr.FrameReaderOptions{Rules: rules, DetectorKind: ocr.DetectorKind(cfg.Detector),
+			Locate: ocr.LocateOptions{MinPlateWidth: cfg.MinPlateWidth}},
 		Fusion: fusion.Options{Rules: rules, LeaveAfter: cfg.FusionGap, MaxDelay: cfg.FusionMaxDelay,
 			Suppress: cfg.FusionSuppress, MaxCandidates: cfg.Candidates},
 		Policy: lane.Policy{Send: float32(cfg.MinConfidence)},

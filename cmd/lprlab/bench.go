@@ -40,8 +40,9 @@ func benchMain(args []string) int {
 	inputs := fs.String("inputs", "mjpeg,grey", "camera formats: mjpeg, grey")
 	workers := fs.String("workers", "1,2", "worker counts, comma-separated")
 	regions := fs.String("regions", "us", "plate-format regions")
+	detector := fs.String("detector", string(ocr.DefaultDetector), "plate detector: classical, learned or both")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: lprlab bench [-clip FILE|DIR] [-frames 300] [-sizes 720p,1080p] [-inputs mjpeg,grey] [-workers 1,2]\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: lprlab bench [-clip FILE|DIR] [-frames 300] [-sizes 720p,1080p] [-inputs mjpeg,grey] [-workers 1,2] [-detector KIND]\n\n"+
 			"Replays frames through the real pipeline as fast as possible and reports throughput, latency, CPU and memory.")
 		fs.PrintDefaults()
 	}
@@ -61,8 +62,13 @@ func benchMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "lprlab bench: -regions:", err)
 		return 2
 	}
+	kind, err := ocr.ParseDetectorKind(*detector)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lprlab bench: -detector:", err)
+		return 2
+	}
 	ocr.SetOpenCVThreads(1) // parallelism comes from the workers, as in the daemon
-	if err := runBench(os.Stdout, cfg, *clip, *frames, *distinct, ocr.FrameReaderOptions{Rules: rules}); err != nil {
+	if err := runBench(os.Stdout, cfg, *clip, *frames, *distinct, ocr.FrameReaderOptions{Rules: rules, DetectorKind: kind}); err != nil {
 		fmt.Fprintln(os.Stderr, "lprlab bench:", err)
 		return 1
 	}

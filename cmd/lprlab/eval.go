@@ -19,9 +19,10 @@ func evalMain(args []string) int {
 	dataset := fs.String("dataset", "", "folder of photos (OpenALPR benchmark layout): find and read the plates")
 	out := fs.String("out", "", "predictions file to write")
 	regions := fs.String("regions", "us", "plate-format regions for -dataset (e.g. us, us-ca, mx, \"us,mx\"; empty: none)")
+	detector := fs.String("detector", string(ocr.DefaultDetector), "plate detector for -dataset: classical, learned or both")
 	keepO := fs.Bool("keep-o", false, "report the letter O as read instead of as 0 (see ocr.RecognizerOptions.KeepO)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: lprlab eval (-crops DIR | -dataset DIR) -out FILE [-regions us] [-keep-o]\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: lprlab eval (-crops DIR | -dataset DIR) -out FILE [-regions us] [-detector KIND] [-keep-o]\n\n"+
 			"Reads a folder of plate crops or of benchmark photos and writes the predictions, plate text in clear.")
 		fs.PrintDefaults()
 	}
@@ -44,7 +45,13 @@ func evalMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "lprlab eval: -regions:", err)
 		return 2
 	}
-	if err := evalDataset(*dataset, *out, ocr.FrameReaderOptions{Rules: rules, Recognizer: ocr.RecognizerOptions{KeepO: *keepO}}); err != nil {
+	kind, err := ocr.ParseDetectorKind(*detector)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lprlab eval: -detector:", err)
+		return 2
+	}
+	opt := ocr.FrameReaderOptions{Rules: rules, DetectorKind: kind, Recognizer: ocr.RecognizerOptions{KeepO: *keepO}}
+	if err := evalDataset(*dataset, *out, opt); err != nil {
 		fmt.Fprintln(os.Stderr, "lprlab eval:", err)
 		return 1
 	}

@@ -49,6 +49,8 @@ func init() {
 		{"record", "-out FILE.avi [flags]", "record a short clip from a real camera to a file (writes images)", recordMain},
 		{"lanesim", "-out CLIP.avi [flags]", "render a synthetic lane clip and its ground truth", lanesimMain},
 		{"prove", "[-short] [flags]", "the auditor's proof suite against the real binaries and a real mosquitto; a table of figures", proveMain},
+		{"gendet", "-out PREFIX [flags]", "render the learned detector's training samples (raw bytes, no image files)", gendetMain},
+		{"evaldet", "[-scenes DIR] [flags]", "score plate detectors (learned, classical, both) on synthetic validation frames and held-out scenes-ro rides", evaldetMain},
 		{"version", "", "print the lprlab, OpenCV and recognizer model versions", versionMain},
 	}
 }

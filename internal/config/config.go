@@ -56,6 +56,7 @@ type Config struct {
 
 	Workers        int
 	PlateRegions   string
+	Detector       string
 	MinPlateWidth  int
 	MinConfidence  float64
 	Candidates     int
@@ -158,6 +159,8 @@ var keys = []keySpec{
 		setInt(func(c *Config) *int { return &c.Workers }, 0, 64)},
 	{"LPRD_PLATE_REGIONS", "us", "", "us,mx", "Plate-format rule sets, comma separated: us, mx, or a US state as us-XX (e.g. us-ca). Set but empty: no rules, the recognizer's own ranking (for lanes where most plates are foreign). The rules rank readings and repair confusable characters only where the recognizer was unsure of them; they never force or trim a vanity plate.",
 		setRegions},
+	{"LPRD_DETECTOR", "classical", "", "learned", "Plate detector: classical (character rows by thresholds), learned (the embedded network) or both (the network's regions, then the classical ones they miss).",
+		setEnum(func(c *Config) *string { return &c.Detector }, "classical", "learned", "both")},
 	{"LPRD_MIN_PLATE_WIDTH", "50", "pixels", "80", "Narrowest plate to look for, in frame pixels. Raise it when the camera is close, to skip distant vehicles and save time.",
 		setInt(func(c *Config) *int { return &c.MinPlateWidth }, 20, 2000)},
 	{"LPRD_MIN_CONFIDENCE", "0.3", "0..1", "0.6", "A vehicle's fused result below this confidence is not sent (counted in the log). Results above it carry their confidence and candidates, so the backend can apply a stricter threshold.",
