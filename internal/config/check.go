@@ -130,6 +130,7 @@ func (c *Config) checkResources(bad map[string]bool) Problems {
 	if err := c.checkKeys(bad); err != nil {
 		errs = append(errs, err...)
 	}
+	errs = append(errs, c.checkHotlist(bad)...)
 	if b, err := mqttclient.ParseBroker(c.MQTTBroker); err == nil && b.TLS {
 		errs = append(errs, c.checkTLS(bad)...)
 	}

@@ -62,6 +62,12 @@ type Config struct {
 	FusionMaxDelay time.Duration
 	FusionGap      time.Duration
 	FusionSuppress time.Duration
+	FusionRetain   time.Duration
+
+	SendMode         string
+	Hotlist          string
+	HotlistKey       string
+	BackendVerifyKey string
 
 	MQTTBroker         string
 	MQTTAllowPlaintext bool
@@ -167,6 +173,17 @@ var keys = []keySpec{
 
 	{"LPRD_FUSION_SUPPRESS", "30s", "duration", "2m", "After a result, the same plate at the same place is the same vehicle (stopped at a booth) for this long and is not sent again.",
 		setDuration(func(c *Config) *time.Duration { return &c.FusionSuppress }, 0, time.Hour)},
+	{"LPRD_FUSION_RETAIN", "0s", "duration", "10s", "How long after a vehicle's result fusion may keep the text of its reads (to follow a vehicle that stays); 0 forgets it as the result is emitted. At most 3m. Repeats are suppressed by an in-memory digest either way.",
+		setDuration(func(c *Config) *time.Duration { return &c.FusionRetain }, 0, 3*time.Minute)},
+
+	{"LPRD_SEND_MODE", "all", "", "hits", "What is sent: all (every read), hits (only reads on the hotlist; others are discarded when fusion closes the vehicle, and counted) or hashed (every read, but a read not on the hotlist carries keyed digests instead of its text). hits and hashed need LPRD_HOTLIST_KEY and LPRD_BACKEND_VERIFY_KEY. See docs/hotlist.md.",
+		setEnum(func(c *Config) *string { return &c.SendMode }, "all", "hits", "hashed")},
+	{"LPRD_HOTLIST", "", "path", "/etc/lprd/hotlist.bin", "Signed hotlist file (from `lprctl hotlist build`); updates pushed on <prefix>/<site>/<device>/hotlist are kept in LPRD_STATE_DIR/hotlist and the newer of the two is used.",
+		setPath(func(c *Config) *string { return &c.Hotlist })},
+	{"LPRD_HOTLIST_KEY", "", "path", "/etc/lprd/hotlist-site.key", "The site's hotlist key (from `lprctl hotlist key`), readable by the lprd user only: plates are hashed under it.",
+		setPath(func(c *Config) *string { return &c.HotlistKey })},
+	{"LPRD_BACKEND_VERIFY_KEY", "", "path", "/etc/lprd/backend-signing.pub", "The backend's Ed25519 public signing key (backend-signing.pub from `lprctl keygen -backend`): verifies what the backend sends the device (hotlists).",
+		setPath(func(c *Config) *string { return &c.BackendVerifyKey })},
 
 	{"LPRD_MQTT_BROKER", "", "", "ssl://broker.port-a.example:8883", "Broker URL: ssl:// (mutual TLS, the default and expected scheme) or tcp:// (only with LPRD_MQTT_ALLOW_PLAINTEXT=true). Required.",
 		setBroker},
