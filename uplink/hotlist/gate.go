@@ -46,6 +46,9 @@ func NewGate(mode Mode, store *Store) (*Gate, error) {
 	return &Gate{mode: mode, store: store}, nil
 }
 
+// Store is the gate's hotlist store, nil without a site key.
+func (g *Gate) Store() *Store { return g.store }
+
 // Decision is what to do with one read.
 type Decision struct {
 	Send bool

@@ -95,7 +95,7 @@ func TestApplyRefuses(t *testing.T) {
 	}{
 		{"tampered", tampered, ErrSignature},
 		{"older", build(t, key, signer, 4, "9XYZ999"), ErrNotNewer},
-		{"same version", build(t, key, signer, 5, "9XYZ999"), ErrNotNewer},
+		{"same version", build(t, key, signer, 5, "9XYZ999"), ErrCurrent},
 		{"other signer", build(t, key, wrongSigner, 9, "9XYZ999"), ErrSignature},
 		{"other site key", build(t, other, signer, 9, "9XYZ999"), nil},
 		{"truncated", tampered[:40], ErrFormat},

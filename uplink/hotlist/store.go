@@ -48,8 +48,12 @@ func (s *Store) Updates() uint64 { return s.updates.Load() }
 // Refused counts updates Apply refused.
 func (s *Store) Refused() uint64 { return s.refused.Load() }
 
-// ErrNotNewer is returned for a list whose version is not above the current one.
-var ErrNotNewer = errors.New("hotlist version is not newer than the current one")
+// ErrNotNewer is returned for a list older than the current one, ErrCurrent for the
+// current version again (a retained update seen at each reconnection).
+var (
+	ErrNotNewer = errors.New("hotlist version is older than the current one")
+	ErrCurrent  = errors.New("hotlist version is the current one")
+)
 
 // check verifies data and that it is for this store's site and key and newer than now.
 func (s *Store) check(data []byte) (*List, error) {
@@ -63,8 +67,10 @@ func (s *Store) check(data []byte) (*List, error) {
 	if id := s.key.ID(); l.KeyID != id {
 		return nil, fmt.Errorf("hotlist made with site key %x, this device holds site key %x", l.KeyID, id)
 	}
-	if cur := s.list.Load(); cur != nil && l.Version <= cur.Version {
-		return l, fmt.Errorf("%w: version %d, current %d", ErrNotNewer, l.Version, cur.Version)
+	if cur := s.list.Load(); cur != nil && l.Version == cur.Version {
+		return nil, fmt.Errorf("%w: version %d", ErrCurrent, l.Version)
+	} else if cur != nil && l.Version < cur.Version {
+		return nil, fmt.Errorf("%w: version %d, current %d", ErrNotNewer, l.Version, cur.Version)
 	}
 	return l, nil
 }
@@ -79,7 +85,7 @@ func (s *Store) Load(path string) error {
 		return fmt.Errorf("hotlist %s: %w", path, err)
 	}
 	l, err := s.check(data)
-	if errors.Is(err, ErrNotNewer) {
+	if errors.Is(err, ErrNotNewer) || errors.Is(err, ErrCurrent) {
 		return nil
 	}
 	if err != nil {
@@ -92,13 +98,13 @@ func (s *Store) Load(path string) error {
 // Apply verifies a signed update and, when it is for this site and key and newer, writes it
 // to the state folder (write, sync, rename: a crash leaves the old or the new file) and then
 // uses it. On any error the current list stays. An update of the current version again (a
-// retained message seen at each reconnection) gives ErrNotNewer and is not counted.
+// retained message seen at each reconnection) gives ErrCurrent and is not counted as refused.
 func (s *Store) Apply(data []byte) (*List, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, err := s.check(data)
 	if err != nil {
-		if !errors.Is(err, ErrNotNewer) || l.Version < s.list.Load().Version {
+		if !errors.Is(err, ErrCurrent) {
 			s.refused.Add(1)
 		}
 		return nil, err
