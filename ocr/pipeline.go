@@ -105,6 +105,8 @@ type PlateRead struct {
 	Rule string
 	// Score orders reads of one frame: confidence weighed by rule agreement.
 	Score float32
+	// rowHeight is the height of the character row the detector found (0: unknown).
+	rowHeight float64
 }
 
 // Timing is the time one Read spent per stage.
@@ -293,6 +295,9 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool
 	}
 	r := PlateRead{Box: c.Box, Text: best.Text, Confidence: best.Confidence, CharConf: rd.CharConf,
 		Rule: best.Rule.Name(), Score: best.Score, Candidates: make([]plateformat.Candidate, len(ranked))}
+	if c.Band.Width > 0 {
+		r.rowHeight = c.Band.Height
+	}
 	for i, x := range ranked {
 		r.Candidates[i] = plateformat.Candidate{Text: x.Text, Confidence: x.Confidence}
 	}
@@ -321,32 +326,45 @@ func repetitive(text string) bool {
 	return len(text) >= 4 && most*10 >= 7*len(text)
 }
 
-// dedupeReads sorts reads by score and drops those overlapping a better one: the same plate
-// found twice (e.g. by both polarities), or a banner or slogan line of a plate that was read
-// on its own, whose box lies mostly inside the plate's.
+// dedupeReads sorts reads by score and drops those overlapping a better one (by more than 30 %
+// of the smaller box: two vehicles' plates never overlap): the same plate found twice (e.g.
+// by both polarities), or a banner or slogan line of a plate that was read on its own, whose
+// plate box, estimated from a row of small letters, sits partly above or below the plate's. Of two overlapping reads whose
+// character rows the detector measured, the one with clearly taller characters wins
+// whatever the scores: a plate's registration is its tallest text (US plates letter it
+// 2.5 to 3 inches high, the state name and slogan an inch or less), and a banner read
+// confidently must not hide a short registration read less surely.
 func dedupeReads(reads []PlateRead) []PlateRead {
 	slices.SortStableFunc(reads, func(a, b PlateRead) int { return cmp.Compare(b.Score, a.Score) })
 	out := reads[:0]
 	for _, r := range reads {
-		dup := false
-		for _, o := range out {
-			if iou(r.Box, o.Box) > 0.3 || insideShare(r.Box, o.Box) > 0.6 {
-				dup = true
+		dup := -1
+		for i, o := range out {
+			if overlapShare(r.Box, o.Box) > 0.3 {
+				dup = i
 				break
 			}
 		}
-		if !dup {
+		switch {
+		case dup < 0:
 			out = append(out, r)
+		case out[dup].rowHeight > 0 && r.rowHeight > tallerRow*out[dup].rowHeight:
+			out[dup] = r
 		}
 	}
 	return out
 }
 
-// insideShare is the share of a's area that lies inside b.
-func insideShare(a, b image.Rectangle) float64 {
+// tallerRow is how much taller one character row must be than another for dedupeReads to
+// take it for the registration rather than a banner: a banner is half as tall or less, and
+// the margin leaves room for perspective and the detector's row estimate.
+const tallerRow = 1.4
+
+// overlapShare is the area a and b share, as a share of the smaller one.
+func overlapShare(a, b image.Rectangle) float64 {
 	in := a.Intersect(b)
-	if a.Empty() || in.Empty() {
+	if a.Empty() || b.Empty() || in.Empty() {
 		return 0
 	}
-	return float64(in.Dx()*in.Dy()) / float64(a.Dx()*a.Dy())
+	return float64(in.Dx()*in.Dy()) / float64(min(a.Dx()*a.Dy(), b.Dx()*b.Dy()))
 }

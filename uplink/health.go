@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lprd/lprd/uplink/hotlist"
 )
 
 // Health is the retained JSON message on the health topic. Uplink fills its
@@ -42,6 +44,9 @@ type Health struct {
 	ResultsSuppressed uint64 `json:"results_suppressed"`
 	// ResultsNotStored counts results the uplink refused to take (see the log).
 	ResultsNotStored uint64 `json:"results_not_stored"`
+	// Privacy is the send mode, the hotlist's version and size and what the mode saw,
+	// passed and discarded (HealthFunc; docs/hotlist.md).
+	Privacy *hotlist.Stats `json:"privacy,omitempty"`
 	// TriggerEventsDropped counts presence events lost because no one read them in time.
 	TriggerEventsDropped uint64 `json:"trigger_events_dropped,omitempty"`
 

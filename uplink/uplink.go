@@ -105,6 +105,12 @@ type Options struct {
 	Version    string // lprd's version, reported on health
 	SysfsRoot  string // root of sysfs for the CPU temperature; default /sys
 
+	// Commands are the device's command topics: each key is a topic name under
+	// <prefix>/<site>/<device>/ (e.g. "hotlist"), subscribed at QoS 1 after every
+	// connection (retained commands arrive again each time); its function gets
+	// each payload, on the MQTT client's goroutine, and must verify it.
+	Commands map[string]func(payload []byte)
+
 	Logger    *slog.Logger       // default: discard
 	NewClient mqttclient.Factory // default mqttclient.New; tests pass a fake
 	Now       func() time.Time   // default time.Now
@@ -690,7 +696,21 @@ func (u *Uplink) connect(ctx context.Context) error {
 		return fmt.Errorf("publish %s: %w", u.topics.status, err)
 	}
 	u.subscribeAcks()
+	u.subscribeCommands(ctx)
 	return nil
+}
+
+// subscribeCommands subscribes to the command topics. A refused subscription is
+// logged and does not stop the reads.
+func (u *Uplink) subscribeCommands(ctx context.Context) {
+	base := u.opt.TopicPrefix + "/" + u.opt.Site + "/" + u.opt.DeviceID + "/"
+	for name, handle := range u.opt.Commands {
+		topic := base + name
+		tok := u.client.Subscribe(topic, 1, func(m mqttclient.Message) { handle(m.Payload()) })
+		if err := wait(ctx, tok, u.opt.PublishTimeout); err != nil {
+			u.log.Warn("command topic not subscribed", "topic", topic, "err", err)
+		}
+	}
 }
 
 // wait waits for tok at most d.

@@ -38,6 +38,7 @@ var commands = []command{
 	{"keygen", "keygen -backend [-kem mlkem768x25519|x25519] | -device ID  [-out DIR] [-force]", keygenMain},
 	{"listen", "listen -broker URL -backend-key FILE -devices DIR [flags]   print one JSON object per read", listenMain},
 	{"status", "status -broker URL [-devices DIR] [flags]   print each device's retained status and health, verified", statusMain},
+	{"hotlist", "hotlist key|build|push [flags]   make a site key, build a signed hotlist, push it to devices", hotlistMain},
 	{"version", "version   print the version (also lprctl --version)", versionMain},
 }
 
@@ -113,6 +114,11 @@ status subscribes to <prefix>/+/+/status and <prefix>/+/+/health, waits -wait fo
   retained messages and prints one line per device (or JSON with -json). Devices sign
   both; with -devices DIR (their .pub keys) each is shown verified, UNSIGNED or
   BAD SIGNATURE.
+
+hotlist key writes a site key (0600) for the backend and every device of a site;
+  hotlist build -site S -site-key F -backend-signing-key F < plates  hashes the plates
+  (Argon2id under the site key) into a signed list; hotlist push -devices A,B -in FILE
+  publishes it, retained, on <prefix>/<site>/<device>/hotlist (docs/hotlist.md).
 
 MQTT and TLS flags are the same for listen and status; their defaults come from the
 environment: LPRCTL_BROKER, LPRCTL_CA, LPRCTL_CERT, LPRCTL_KEY, LPRCTL_ALLOW_PLAINTEXT=true

@@ -25,6 +25,7 @@ import (
 	"github.com/lprd/lprd/ocr/plateformat"
 	"github.com/lprd/lprd/uplink"
 	"github.com/lprd/lprd/uplink/envelope"
+	"github.com/lprd/lprd/uplink/hotlist"
 )
 
 // modelVersion names the embedded recognizer: a prefix of its SHA-256.
@@ -49,6 +50,7 @@ type daemon struct {
 	trig      *trigger.Trigger // nil without a presence input
 	led       *trigger.LED     // nil without a status LED
 	up        *uplink.Uplink
+	gate      *hotlist.Gate // the send mode (LPRD_SEND_MODE) and hotlist
 	notStored atomic.Uint64 // results the uplink refused
 	done      chan struct{} // closed when runDaemon returns
 
@@ -137,7 +139,12 @@ func (d *daemon) open(ctx context.Context) error {
 	if err := d.openGPIO(); err != nil {
 		return err
 	}
-	d.up, err = uplink.New(ctx, uplinkOptions(cfg, d.fillHealth, d.log))
+	if d.gate, err = cfg.OpenHotlist(); err != nil {
+		return err
+	}
+	upOpt := uplinkOptions(cfg, d.fillHealth, d.log)
+	upOpt.Commands = d.commands()
+	d.up, err = uplink.New(ctx, upOpt)
 	if err != nil {
 		return err
 	}
@@ -156,7 +163,7 @@ func (d *daemon) open(ctx context.Context) error {
 		Reader: ocr.FrameReaderOptions{Rules: rules, DetectorKind: ocr.DetectorKind(cfg.Detector),
 			Locate: ocr.LocateOptions{MinPlateWidth: cfg.MinPlateWidth}},
 		Fusion: fusion.Options{Rules: rules, LeaveAfter: cfg.FusionGap, MaxDelay: cfg.FusionMaxDelay,
-			Suppress: cfg.FusionSuppress, MaxCandidates: cfg.Candidates},
+			Suppress: cfg.FusionSuppress, MaxCandidates: cfg.Candidates, Retain: cfg.FusionRetain},
 		Policy: lane.Policy{Send: float32(cfg.MinConfidence)},
 		Origin: d.cam.Origin(), Replay: d.cam.Replay(),
 		Logger: d.log.With("part", "ocr"),
@@ -281,7 +288,11 @@ func (d *daemon) drain() {
 // the pipeline's fusion goroutine. The event id is set here so that the log
 // line can name the read the backend will see.
 func (d *daemon) submit(r fusion.Result) error {
-	ev := toEvent(r, d.cfg.Lane)
+	ev, send := d.minimise(toEvent(r, d.cfg.Lane))
+	if !send {
+		d.log.Debug("read discarded (LPRD_SEND_MODE=hits, not on the hotlist)", "frames", r.Frames)
+		return nil
+	}
 	ev.EventID = envelope.NewEventID(time.Now())
 	if err := d.up.Submit(ev); err != nil {
 		d.notStored.Add(1)
@@ -377,6 +388,10 @@ func (d *daemon) fillHealth(h *uplink.Health) {
 		h.ResultsAbsorbed, h.ResultsSuppressed = st.ResultsAbsorbed, st.ResultsSuppressed
 	}
 	h.ResultsNotStored = d.notStored.Load()
+	if d.gate != nil {
+		st := d.gate.Stats()
+		h.Privacy = &st
+	}
 	if d.trig != nil {
 		st := d.trig.State()
 		h.TriggerEventsDropped = st.EventsDropped

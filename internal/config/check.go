@@ -139,6 +139,7 @@ func (c *Config) checkResources(bad map[string]bool) Problems {
 				keyErr(err, "backend verify key "+c.BackendVerifyKey)))
 		}
 	}
+	errs = append(errs, c.checkHotlist(bad)...)
 	if b, err := mqttclient.ParseBroker(c.MQTTBroker); err == nil && b.TLS {
 		errs = append(errs, c.checkTLS(bad)...)
 	}

@@ -63,6 +63,11 @@ type Config struct {
 	FusionMaxDelay time.Duration
 	FusionGap      time.Duration
 	FusionSuppress time.Duration
+	FusionRetain   time.Duration
+
+	SendMode   string
+	Hotlist    string
+	HotlistKey string
 
 	MQTTBroker         string
 	MQTTAllowPlaintext bool
@@ -174,6 +179,15 @@ var keys = []keySpec{
 
 	{"LPRD_FUSION_SUPPRESS", "30s", "duration", "2m", "After a result, the same plate at the same place is the same vehicle (stopped at a booth) for this long and is not sent again.",
 		setDuration(func(c *Config) *time.Duration { return &c.FusionSuppress }, 0, time.Hour)},
+	{"LPRD_FUSION_RETAIN", "0s", "duration", "10s", "How long after a vehicle's result fusion may keep the text of its reads (to follow a vehicle that stays); 0 forgets it as the result is emitted. At most 3m. Repeats are suppressed by an in-memory digest either way.",
+		setDuration(func(c *Config) *time.Duration { return &c.FusionRetain }, 0, 3*time.Minute)},
+
+	{"LPRD_SEND_MODE", "all", "", "hits", "What is sent: all (every read), hits (only reads on the hotlist; others are discarded when fusion closes the vehicle, and counted) or hashed (every read, but a read not on the hotlist carries keyed digests instead of its text). hits and hashed need LPRD_HOTLIST_KEY and LPRD_BACKEND_VERIFY_KEY. See docs/hotlist.md.",
+		setEnum(func(c *Config) *string { return &c.SendMode }, "all", "hits", "hashed")},
+	{"LPRD_HOTLIST", "", "path", "/etc/lprd/hotlist.bin", "Signed hotlist file (from `lprctl hotlist build`); updates pushed on <prefix>/<site>/<device>/hotlist are kept in LPRD_STATE_DIR/hotlist and the newer of the two is used.",
+		setPath(func(c *Config) *string { return &c.Hotlist })},
+	{"LPRD_HOTLIST_KEY", "", "path", "/etc/lprd/hotlist-site.key", "The site's hotlist key (from `lprctl hotlist key`), readable by the lprd user only: plates are hashed under it.",
+		setPath(func(c *Config) *string { return &c.HotlistKey })},
 
 	{"LPRD_MQTT_BROKER", "", "", "ssl://broker.port-a.example:8883", "Broker URL: ssl:// (mutual TLS, the default and expected scheme) or tcp:// (only with LPRD_MQTT_ALLOW_PLAINTEXT=true). Required.",
 		setBroker},
@@ -196,7 +210,7 @@ var keys = []keySpec{
 		setPath(func(c *Config) *string { return &c.BackendKey })},
 	{"LPRD_SIGNING_KEY", "", "path", "/etc/lprd/device.key", "This device's Ed25519 private signing key (from `lprctl keygen -device`), readable by the lprd user only. Required.",
 		setPath(func(c *Config) *string { return &c.SigningKey })},
-	{"LPRD_BACKEND_VERIFY_KEY", "", "path", "/etc/lprd/backend-signing.pub", "Backend's Ed25519 signing public key (backend-signing.pub from `lprctl keygen -backend`). With it a read leaves the outbox only when the backend's signed acknowledgement says it holds it (docs/acks.md); without it, on the broker's acknowledgement (delivery only to the broker; `lprd check` warns).",
+	{"LPRD_BACKEND_VERIFY_KEY", "", "path", "/etc/lprd/backend-signing.pub", "Backend's Ed25519 signing public key (backend-signing.pub from `lprctl keygen -backend`). With it a read leaves the outbox only when the backend's signed acknowledgement says it holds it (docs/acks.md); without it, on the broker's acknowledgement (delivery only to the broker; `lprd check` warns). It also verifies hotlists (docs/hotlist.md).",
 		setPath(func(c *Config) *string { return &c.BackendVerifyKey })},
 	{"LPRD_BACKEND_CONFIRM_TIMEOUT", "5m", "duration", "10m", "With LPRD_BACKEND_VERIFY_KEY: a read the broker acknowledged is published again when the backend has not confirmed it within this time (then after 2, 4, ... up to 64 times it).",
 		setDuration(func(c *Config) *time.Duration { return &c.ConfirmTimeout }, time.Second, 24*time.Hour)},

@@ -15,6 +15,11 @@
 // A result whose best text does not clearly beat the next carries Ambiguous and its candidates;
 // it is never dropped.
 //
+// Reads are forgotten on time: once a vehicle's result is emitted (or dropped as too
+// uncertain) its track lets go of every read and text, by default at once and never later than
+// [MaxRetain] (Options.Retain). What stays to follow a standing vehicle and to suppress repeats
+// is a digest of the text under a key drawn by [New] and held only in memory.
+//
 // The Fuser takes explicit timestamps (the capture time of each frame and the "now" of each
 // Tick), so it is deterministic and tests need no clock. It is not safe for concurrent use: one
 // goroutine owns it. The package is cgo-free.

@@ -1,6 +1,9 @@
 package fusion
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"image"
 	"math"
 	"sort"
@@ -43,7 +46,17 @@ type Options struct {
 	// MaxReadsPerTrack bounds the reads kept for voting per track; later reads of a standing
 	// vehicle only extend its last-seen time (default 64).
 	MaxReadsPerTrack int
+	// Retain is how long after a vehicle's result (counted from its last read before the
+	// result) its track may keep the text of its reads, to match a standing vehicle's later
+	// reads by text (default 0: the text is purged as soon as the result is emitted, or
+	// dropped as too uncertain). It is capped at MaxRetain. After the purge a track and
+	// the memory of recent results (Suppress) hold only a digest of the text under a key
+	// drawn by New, which the process never writes anywhere.
+	Retain time.Duration
 }
+
+// MaxRetain caps Options.Retain: the 3 minutes New Hampshire's plate-reader law allows.
+const MaxRetain = 3 * time.Minute
 
 func (o Options) withDefaults() Options {
 	if o.LeaveAfter <= 0 {
@@ -73,6 +86,7 @@ func (o Options) withDefaults() Options {
 	if o.MaxReadsPerTrack <= 0 {
 		o.MaxReadsPerTrack = 64
 	}
+	o.Retain = min(max(o.Retain, 0), MaxRetain)
 	return o
 }
 
@@ -149,13 +163,19 @@ type track struct {
 	vx, vy   float64 // box centre velocity, pixels per second
 	frames   int
 	emitted  bool
-	bestText string // the most confident text so far, for matching
+	bestText string // the most confident text so far, for matching; "" once purged
 	bestConf float32
 	bestBox  image.Rectangle
+	digest   digest    // of bestText, set when the track is emitted
+	purgeAt  time.Time // when an emitted track's text goes (Options.Retain)
+	purged   bool
 }
 
+// digest is a keyed hash of a plate text: what fusion keeps of a vehicle after its result.
+type digest [16]byte
+
 type recent struct {
-	plate string
+	plate digest
 	box   image.Rectangle
 	last  time.Time
 }
@@ -163,6 +183,7 @@ type recent struct {
 // Fuser groups reads into tracks and emits results. Not safe for concurrent use.
 type Fuser struct {
 	opt    Options
+	key    [32]byte // keys the digests of purged texts; never leaves the Fuser
 	tracks []*track
 	recent []recent
 	snap   []*track
@@ -177,7 +198,30 @@ type Fuser struct {
 
 // New returns a Fuser.
 func New(opt Options) *Fuser {
-	return &Fuser{opt: opt.withDefaults()}
+	f := &Fuser{opt: opt.withDefaults()}
+	rand.Read(f.key[:])
+	return f
+}
+
+// digest returns the keyed digest of text; the zero digest for "".
+func (f *Fuser) digest(text string) digest {
+	var d digest
+	if text == "" {
+		return d
+	}
+	m := hmac.New(sha256.New, f.key[:])
+	m.Write([]byte(text))
+	copy(d[:], m.Sum(nil))
+	return d
+}
+
+// purge forgets the text of t: its reads (text, candidates) and its best text. Only the
+// digest stays, to recognise the same vehicle.
+func (f *Fuser) purge(t *track) {
+	clear(t.reads)
+	t.reads = nil
+	t.bestText = ""
+	t.purged = true
 }
 
 // Open reports how many tracks are open (emitted or not).
@@ -230,6 +274,8 @@ func (f *Fuser) Tick(now time.Time) []Result {
 			out = f.close(out, i, Left)
 		case !t.emitted && now.Sub(t.first) >= f.opt.MaxDelay:
 			out = f.emit(out, t, MaxDelay)
+		case t.emitted && !t.purged && !now.Before(t.purgeAt):
+			f.purge(t)
 		}
 	}
 	clear(f.snap)
@@ -247,9 +293,17 @@ func (f *Fuser) index(t *track) int {
 }
 
 // within reports whether small lies inside big in place and time and has at most half its
-// reads: then small holds garbled reads of big's plate rather than another vehicle.
+// reads: then small holds garbled reads of big's plate (or of its banner or slogan, read in
+// the frames where the registration was not) rather than another vehicle. In place: their
+// best boxes overlap, or small ended within a plate height and a half of where big ended (a
+// plate's banner and slogan lie within one plate height of its registration; another
+// vehicle's plate is a vehicle's width away, a dozen plate heights).
 func within(small, big *track) bool {
-	return small != big && small.frames*2 <= big.frames && iou(small.bestBox, big.bestBox) >= 0.2 &&
+	cx0, cy0 := center(small.lastBox)
+	cx1, cy1 := center(big.lastBox)
+	h := float64(max(small.lastBox.Dy(), big.lastBox.Dy()))
+	near := iou(small.bestBox, big.bestBox) >= 0.2 || math.Hypot(cx0-cx1, cy0-cy1) <= 1.5*h
+	return small != big && small.frames*2 <= big.frames && near &&
 		!small.first.Before(big.first) && !small.last.After(big.last)
 }
 
@@ -297,6 +351,7 @@ func (f *Fuser) close(out []Result, i int, why Reason) []Result {
 }
 
 func (f *Fuser) drop(i int) {
+	f.purge(f.tracks[i])
 	copy(f.tracks[i:], f.tracks[i+1:])
 	f.tracks[len(f.tracks)-1] = nil
 	f.tracks = f.tracks[:len(f.tracks)-1]
@@ -317,7 +372,18 @@ func (f *Fuser) emit(out []Result, t *track, why Reason) []Result {
 		i--
 	}
 	t.emitted = true
-	res := f.fuse(t, why)
+	out = f.report(out, t, f.fuse(t, why))
+	t.digest = f.digest(t.bestText)
+	t.purgeAt = t.last.Add(f.opt.Retain)
+	if f.opt.Retain == 0 {
+		f.purge(t)
+	}
+	return out
+}
+
+// report appends res unless it is empty, under the confidence bars or a repeat of a recent
+// result.
+func (f *Fuser) report(out []Result, t *track, res Result) []Result {
 	if res.Plate == "" {
 		return out
 	}
@@ -326,29 +392,29 @@ func (f *Fuser) emit(out []Result, t *track, why Reason) []Result {
 		return out
 	}
 	t.bestText = res.Plate
-	if f.repeats(t, res) {
+	if f.repeats(t, f.digest(res.Plate), res) {
 		f.Suppressed++
 		return out
 	}
 	return append(out, res)
 }
 
-// repeats reports whether res, the result of t, repeats one already reported for the same
-// vehicle: a track of the same plate still open (the vehicle's track split in two, when it
+// repeats reports whether res, the result of t (d the digest of its plate), repeats one
+// already reported for the same vehicle: a track of the same plate still open (the vehicle's track split in two, when it
 // moved further between two processed frames than the tracker follows), the same plate seen
 // within LeaveAfter+MaxDelay of a reported one anywhere in the frame (no two vehicles carry one
 // plate, and a vehicle passing the camera is in view for seconds), or the same plate at the
 // same place within Suppress (a standing vehicle whose reads paused).
-func (f *Fuser) repeats(t *track, res Result) bool {
+func (f *Fuser) repeats(t *track, d digest, res Result) bool {
 	for _, o := range f.tracks {
-		if o != t && o.emitted && o.bestText == res.Plate {
+		if o != t && o.emitted && o.digest == d {
 			o.last = later(o.last, res.LastSeen)
 			return true
 		}
 	}
 	for i, r := range f.recent {
 		gap := res.FirstSeen.Sub(r.last)
-		if r.plate == res.Plate && (gap <= f.opt.LeaveAfter+f.opt.MaxDelay || (iou(r.box, res.Box) > 0.1 && gap <= f.opt.Suppress)) {
+		if r.plate == d && (gap <= f.opt.LeaveAfter+f.opt.MaxDelay || (iou(r.box, res.Box) > 0.1 && gap <= f.opt.Suppress)) {
 			f.recent[i].last = later(r.last, res.LastSeen)
 			return true
 		}
@@ -364,16 +430,16 @@ func later(a, b time.Time) time.Time {
 }
 
 func (f *Fuser) remember(t *track) {
-	if !t.emitted || t.bestText == "" {
+	if !t.emitted || t.digest == (digest{}) {
 		return
 	}
 	for i, r := range f.recent {
-		if r.plate == t.bestText {
+		if r.plate == t.digest {
 			f.recent[i].last, f.recent[i].box = t.last, t.lastBox
 			return
 		}
 	}
-	f.recent = append(f.recent, recent{plate: t.bestText, box: t.lastBox, last: t.last})
+	f.recent = append(f.recent, recent{plate: t.digest, box: t.lastBox, last: t.last})
 }
 
 func (f *Fuser) expireRecent(now time.Time) {
@@ -430,10 +496,7 @@ func (f *Fuser) match(r Read) *track {
 		if d > 2 {
 			continue
 		}
-		sim := similarity(r.Text, t.bestText)
-		for _, c := range r.Candidates {
-			sim = math.Max(sim, similarity(plateformat.Normalize(c.Text), t.bestText))
-		}
+		sim := f.textSimilarity(r, t, d)
 		if sim < 0.5 {
 			continue
 		}
@@ -442,6 +505,31 @@ func (f *Fuser) match(r Read) *track {
 		}
 	}
 	return best
+}
+
+// textSimilarity is how alike r's texts and t's best text are. A purged track has only the
+// digest of its text: an equal text is similar (1), and any read very near where the track
+// is expected is taken for the same standing vehicle (0.5), its text no longer comparable.
+func (f *Fuser) textSimilarity(r Read, t *track, d float64) float64 {
+	if !t.purged {
+		sim := similarity(r.Text, t.bestText)
+		for _, c := range r.Candidates {
+			sim = math.Max(sim, similarity(plateformat.Normalize(c.Text), t.bestText))
+		}
+		return sim
+	}
+	if f.digest(r.Text) == t.digest {
+		return 1
+	}
+	for _, c := range r.Candidates {
+		if f.digest(plateformat.Normalize(c.Text)) == t.digest {
+			return 1
+		}
+	}
+	if d <= 1 {
+		return 0.5
+	}
+	return 0
 }
 
 // fuse votes over the reads of t.

@@ -123,6 +123,24 @@ func TestSplitTrackReportedOnce(t *testing.T) {
 	}
 }
 
+func TestSloganInLastFramesAbsorbed(t *testing.T) {
+	// Near the camera, in a pass's last frames, the plate's slogan line is read on its own
+	// just below the registration: part of the same vehicle, not a result.
+	rng := rand.New(rand.NewSource(5))
+	f := New(Options{})
+	out, last := pass(rng, f, "ABC1234", t0, 20, 600)
+	lastBox := image.Rect(600-19*8, 300+19*12, 600-19*8+120, 300+19*12+60)
+	for i := range 2 {
+		at := last.Add(time.Duration(i-1) * 66 * time.Millisecond)
+		out = append(out, f.Add(Read{At: at, Box: lastBox.Add(image.Pt(20, 40)), Text: "FRONTERA", Confidence: 0.99,
+			Candidates: []Candidate{{Text: "FRONTERA", Confidence: 0.99}}})...)
+	}
+	out = append(out, f.Tick(last.Add(5*time.Second))...)
+	if len(out) != 1 || out[0].Plate != "ABC1234" || f.Absorbed == 0 {
+		t.Fatalf("results = %+v, absorbed %d; want ABC1234 alone", out, f.Absorbed)
+	}
+}
+
 func TestParkedVehicleGivesOneResult(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
 	f := New(Options{MaxDelay: 3 * time.Second})
