@@ -326,21 +326,23 @@ func repetitive(text string) bool {
 	return len(text) >= 4 && most*10 >= 7*len(text)
 }
 
-// dedupeReads sorts reads by score and drops those overlapping a better one (by more than 30 %
-// of the smaller box: two vehicles' plates never overlap): the same plate found twice (e.g.
-// by both polarities), or a banner or slogan line of a plate that was read on its own, whose
-// plate box, estimated from a row of small letters, sits partly above or below the plate's. Of two overlapping reads whose
-// character rows the detector measured, the one with clearly taller characters wins
-// whatever the scores: a plate's registration is its tallest text (US plates letter it
-// 2.5 to 3 inches high, the state name and slogan an inch or less), and a banner read
-// confidently must not hide a short registration read less surely.
+// dedupeReads sorts reads by score and drops those overlapping a better one: the same plate
+// found twice (e.g. by both polarities), or a banner or slogan line of a plate that was read
+// on its own, whose box lies mostly inside the plate's. Where the detector measured both
+// reads' character rows, boxes overlapping by 30 % of the smaller are one plate (two
+// vehicles' plates never overlap) and the read with clearly taller characters wins whatever
+// the scores: a plate's registration is its tallest text (US plates letter it 2.5 to 3
+// inches high, the state name and slogan an inch or less), and a banner read confidently
+// must not hide a short registration read less surely. Without row heights a better read
+// inside a plate's box (a slogan) does not hide the plate: fusion weighs both over frames.
 func dedupeReads(reads []PlateRead) []PlateRead {
 	slices.SortStableFunc(reads, func(a, b PlateRead) int { return cmp.Compare(b.Score, a.Score) })
 	out := reads[:0]
 	for _, r := range reads {
 		dup := -1
 		for i, o := range out {
-			if overlapShare(r.Box, o.Box) > 0.3 {
+			rows := r.rowHeight > 0 && o.rowHeight > 0
+			if iou(r.Box, o.Box) > 0.3 || insideShare(r.Box, o.Box) > 0.6 || (rows && overlapShare(r.Box, o.Box) > 0.3) {
 				dup = i
 				break
 			}
@@ -359,6 +361,15 @@ func dedupeReads(reads []PlateRead) []PlateRead {
 // take it for the registration rather than a banner: a banner is half as tall or less, and
 // the margin leaves room for perspective and the detector's row estimate.
 const tallerRow = 1.4
+
+// insideShare is the share of a's area that lies inside b.
+func insideShare(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	if a.Empty() || in.Empty() {
+		return 0
+	}
+	return float64(in.Dx()*in.Dy()) / float64(a.Dx()*a.Dy())
+}
 
 // overlapShare is the area a and b share, as a share of the smaller one.
 func overlapShare(a, b image.Rectangle) float64 {

@@ -231,6 +231,12 @@ func TestDedupeReads(t *testing.T) {
 			[]string{"CKBT"}},
 		{"two vehicles", []PlateRead{plate, {Text: "DT2846", Score: 0.8, Box: image.Rect(600, 400, 760, 480)}},
 			[]string{"CKBT", "DT2846"}},
+		// With measured character rows the registration (rows twice as tall) wins over a
+		// banner read more surely, also where the banner's box is offset above the plate's.
+		{"taller row wins", []PlateRead{{Text: "CKBT", Score: 0.6, Box: plate.Box, rowHeight: 40},
+			{Text: "MEXIC", Score: 0.95, Box: image.Rect(380, 380, 530, 470), rowHeight: 15}}, []string{"CKBT"}},
+		{"rows alike: the better score", []PlateRead{{Text: "CKBT", Score: 0.6, Box: plate.Box, rowHeight: 40},
+			{Text: "CK8T", Score: 0.9, Box: image.Rect(372, 420, 540, 520), rowHeight: 38}}, []string{"CK8T"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
