@@ -6,7 +6,9 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/lprd/lprd/capture"
 	"github.com/lprd/lprd/capture/capturetest"
@@ -42,7 +44,17 @@ func TestFillHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cam.Close()
-	pipe, err := lane.New(lane.Options{Workers: 1, Origin: cam.Origin(), Replay: true,
+	// A clock that ticks 100 ms per reading, so the rate does not depend on how fast this
+	// machine runs the test.
+	var clockMu sync.Mutex
+	clock := time.Unix(1_800_000_000, 0)
+	tick := func() time.Time {
+		clockMu.Lock()
+		defer clockMu.Unlock()
+		clock = clock.Add(100 * time.Millisecond)
+		return clock
+	}
+	pipe, err := lane.New(lane.Options{Workers: 1, Origin: cam.Origin(), Replay: true, Now: tick,
 		NewReader: func(ocr.FrameReaderOptions) (lane.Reader, error) { return refusingReader{}, nil }})
 	if err != nil {
 		t.Fatal(err)
