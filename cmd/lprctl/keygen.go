@@ -76,24 +76,8 @@ func keygenBackend(kemName, dir string, force bool, stdout io.Writer) error {
 // (lprctl listen -backend-signing-key), backend-signing.pub goes to every
 // device (LPRD_BACKEND_VERIFY_KEY).
 func keygenBackendSigning(dir string, force bool, stdout io.Writer) error {
-	k, err := envelope.GenerateSigningKey()
+	pubKey, pub, privPath, pubPath, err := writeSigningPair(dir, "backend-signing", force)
 	if err != nil {
-		return err
-	}
-	priv, err := envelope.MarshalSigningPrivateKey(k)
-	if err != nil {
-		return err
-	}
-	pubKey := k.Public().(ed25519.PublicKey)
-	pub, err := envelope.MarshalSigningPublicKey(pubKey)
-	if err != nil {
-		return err
-	}
-	privPath, pubPath := filepath.Join(dir, "backend-signing.key"), filepath.Join(dir, "backend-signing.pub")
-	if err := writeKeyFile(privPath, priv, 0o600, force); err != nil {
-		return err
-	}
-	if err := writeKeyFile(pubPath, pub, 0o644, force); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "# backend signing key %s\n# private: %s (lprctl listen -backend-signing-key, keep on the backend only)\n# public:  %s (LPRD_BACKEND_VERIFY_KEY on every device)\n%s",
@@ -105,29 +89,38 @@ func keygenDevice(id, dir string, force bool, stdout io.Writer) error {
 	if !envelope.ValidID(id) {
 		return fmt.Errorf("device id %q: want 1-%d of [A-Za-z0-9._-]", id, envelope.MaxIDLen)
 	}
-	k, err := envelope.GenerateSigningKey()
+	pubKey, pub, privPath, pubPath, err := writeSigningPair(dir, id, force)
 	if err != nil {
-		return err
-	}
-	priv, err := envelope.MarshalSigningPrivateKey(k)
-	if err != nil {
-		return err
-	}
-	pubKey := k.Public().(ed25519.PublicKey)
-	pub, err := envelope.MarshalSigningPublicKey(pubKey)
-	if err != nil {
-		return err
-	}
-	privPath, pubPath := filepath.Join(dir, id+".key"), filepath.Join(dir, id+".pub")
-	if err := writeKeyFile(privPath, priv, 0o600, force); err != nil {
-		return err
-	}
-	if err := writeKeyFile(pubPath, pub, 0o644, force); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "# device %s signing key %s\n# private: %s (LPRD_SIGNING_KEY on the device, mode 0600)\n# public:  %s (the backend's devices folder)\n%s",
 		id, envelope.SigningKeyID(pubKey), privPath, pubPath, pub)
 	return nil
+}
+
+// writeSigningPair generates an Ed25519 signing key and writes it as NAME.key
+// (mode 0600) and NAME.pub (0644) in dir.
+func writeSigningPair(dir, name string, force bool) (pubKey ed25519.PublicKey, pub []byte, privPath, pubPath string, err error) {
+	k, err := envelope.GenerateSigningKey()
+	if err != nil {
+		return nil, nil, "", "", err
+	}
+	priv, err := envelope.MarshalSigningPrivateKey(k)
+	if err != nil {
+		return nil, nil, "", "", err
+	}
+	pubKey = k.Public().(ed25519.PublicKey)
+	if pub, err = envelope.MarshalSigningPublicKey(pubKey); err != nil {
+		return nil, nil, "", "", err
+	}
+	privPath, pubPath = filepath.Join(dir, name+".key"), filepath.Join(dir, name+".pub")
+	if err := writeKeyFile(privPath, priv, 0o600, force); err != nil {
+		return nil, nil, "", "", err
+	}
+	if err := writeKeyFile(pubPath, pub, 0o644, force); err != nil {
+		return nil, nil, "", "", err
+	}
+	return pubKey, pub, privPath, pubPath, nil
 }
 
 // writeKeyFile creates path with mode perm (never wider, whatever the
