@@ -259,22 +259,50 @@ const (
 	bandW, bandH   = 128, 32
 )
 
+// crop cuts what the recognizer reads of one detection (CropMode); the Mat is the
+// rectifier's and valid until its next Crop.
+func (f *FrameReader) crop(grey gocv.Mat, c Detection) gocv.Mat {
+	if (f.opt.Crop == CropBand && c.Band.Width > 0) || (f.opt.Crop == CropAuto && c.HasBand) {
+		return f.rect.Crop(grey, c.Band, bandW, bandH)
+	}
+	g := c.Plate
+	if f.opt.Crop == CropAuto {
+		// A short row is most often a plate's row with characters missed at its ends:
+		// leave room for them.
+		g.Width *= shortRowLoose
+		g.Height *= shortRowLoose
+	}
+	return f.rect.Crop(grey, g, plateW, plateH)
+}
+
+// Crops runs the reader's detector on a frame (CV_8UC1 grey or CV_8UC3 BGR) and calls yield
+// with each detection it would read (the first ReadBudget) and the crop it would hand the
+// recognizer, until yield returns false. The crop is valid only during the call. It is for
+// making recognizer training data that looks like what the reader sees at the lane
+// (`lprlab gencrops`).
+func (f *FrameReader) Crops(frame gocv.Mat, yield func(Detection, gocv.Mat) bool) error {
+	switch {
+	case frame.Empty():
+		return fmt.Errorf("%w: empty", ErrFrameSize)
+	case frame.Type() != gocv.MatTypeCV8UC1 && frame.Type() != gocv.MatTypeCV8UC3:
+		return fmt.Errorf("%w: Mat type %v", ErrFrameFormat, frame.Type())
+	}
+	grey := frame
+	if frame.Type() == gocv.MatTypeCV8UC3 {
+		gocv.CvtColor(frame, &f.grey, gocv.ColorBGRToGray)
+		grey = f.grey
+	}
+	for i, c := range f.det.Detect(grey) {
+		if i == f.opt.ReadBudget || !yield(c, f.crop(grey, c)) {
+			break
+		}
+	}
+	return nil
+}
+
 // readCandidate reads one detection and applies the rules.
 func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool) {
-	var crop gocv.Mat
-	if (f.opt.Crop == CropBand && c.Band.Width > 0) || (f.opt.Crop == CropAuto && c.HasBand) {
-		crop = f.rect.Crop(grey, c.Band, bandW, bandH)
-	} else {
-		g := c.Plate
-		if f.opt.Crop == CropAuto {
-			// A short row is most often a plate's row with characters missed at its ends:
-			// leave room for them.
-			g.Width *= shortRowLoose
-			g.Height *= shortRowLoose
-		}
-		crop = f.rect.Crop(grey, g, plateW, plateH)
-	}
-	rd, err := f.rec.Read(crop)
+	rd, err := f.rec.Read(f.crop(grey, c))
 	if err != nil || len(rd.Candidates) == 0 {
 		return PlateRead{}, false
 	}

@@ -249,3 +249,56 @@ func TestDedupeReads(t *testing.T) {
 		})
 	}
 }
+
+// TestFrameReaderCrops checks that Crops hands out what Read reads: as many crops as Read
+// reads candidates, each of the reader's crop sizes, and the crop of the plate is read as the
+// plate by the recognizer.
+func TestFrameReaderCrops(t *testing.T) {
+	fr := newTestReader(t)
+	defer fr.Close()
+	sc := synth.RenderScene(1, synth.SceneOptions{Vehicles: sceneCases[:1], GoFontsOnly: true})
+	pix := greyPix(sc.Image)
+	if _, err := fr.Read(pix, 1280, 720, 1); err != nil {
+		t.Fatal(err)
+	}
+	want := fr.LastTiming().Candidates
+	m, err := gocv.NewMatFromBytes(720, 1280, gocv.MatTypeCV8UC1, pix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	rec, err := NewRecognizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	n, read := 0, false
+	err = fr.Crops(m, func(d Detection, crop gocv.Mat) bool {
+		n++
+		if sz := (image.Pt(crop.Cols(), crop.Rows())); sz != image.Pt(bandW, bandH) && sz != image.Pt(plateW, plateH) {
+			t.Errorf("crop %d is %v; want %dx%d or %dx%d", n, sz, bandW, bandH, plateW, plateH)
+		}
+		if rd, err := rec.Read(crop); err == nil && rd.Text == sc.Plates[0].Text && iou(d.Box, sc.Plates[0].Box) > 0.4 {
+			read = true
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != want || n == 0 {
+		t.Errorf("Crops yielded %d crops; Read read %d candidates", n, want)
+	}
+	if !read {
+		t.Errorf("no crop at the plate read as %q", sc.Plates[0].Text)
+	}
+	stop := 0
+	if err := fr.Crops(m, func(Detection, gocv.Mat) bool { stop++; return false }); err != nil || stop != 1 {
+		t.Errorf("Crops went on after yield returned false: %d calls, %v", stop, err)
+	}
+	empty := gocv.NewMat()
+	defer empty.Close()
+	if err := fr.Crops(empty, func(Detection, gocv.Mat) bool { return true }); !errors.Is(err, ErrFrameSize) {
+		t.Errorf("Crops(empty) = %v; want ErrFrameSize", err)
+	}
+}

@@ -90,8 +90,51 @@ def load(prefix):
         labels = [l.strip() for l in f]
     n = len(labels)
     x = x[: n * H * W].reshape(n, 1, H, W)
-    keep = [i for i, l in enumerate(labels) if 0 < len(l) <= 12]
+    # An empty label is a crop of no plate (lprlab gencrops' negatives): CTC then
+    # teaches all-blank, which the reader drops as too short.
+    keep = [i for i, l in enumerate(labels) if len(l) <= 12]
     return torch.from_numpy(x[keep]), [labels[i] for i in keep]
+
+
+def init_from_onnx(model, path):
+    """Loads an exported recognizer (BatchNorm folded into the convolutions by the
+    export) into Net: each conv gets the folded weights and its BatchNorm becomes
+    the identity plus the folded bias (mean 0, variance 1 - eps, scale 1), so the
+    network computes exactly what the ONNX file does while its BatchNorms stay
+    frozen (--freeze-bn, implied)."""
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(path)
+    init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    layers = [l for l in model.body if isinstance(l, nn.Conv2d)]
+    if len(convs) != len(layers):
+        sys.exit(f"{path}: {len(convs)} convolutions, the network has {len(layers)}")
+    mods = list(model.body)
+    with torch.no_grad():
+        for node, conv in zip(convs, layers):
+            w = torch.from_numpy(init[node.input[1]].copy())
+            b = torch.from_numpy(init[node.input[2]].copy())
+            if w.shape != conv.weight.shape:
+                sys.exit(f"{path}: {node.input[1]} is {tuple(w.shape)}, want {tuple(conv.weight.shape)}")
+            conv.weight.copy_(w)
+            i = mods.index(conv)
+            bn = mods[i + 1] if i + 1 < len(mods) else None
+            if isinstance(bn, nn.BatchNorm2d):
+                bn.weight.fill_(1)
+                bn.bias.copy_(b)
+                bn.running_mean.zero_()
+                bn.running_var.fill_(1 - bn.eps)
+            else:
+                conv.bias.copy_(b)
+
+
+def freeze_bn(model):
+    """BatchNorm layers use their running statistics while training (their scale
+    and shift still learn): a fine-tune of a converged model on small batches."""
+    for l in model.modules():
+        if isinstance(l, nn.BatchNorm2d):
+            l.eval()
 
 
 class Chunks:
@@ -113,15 +156,29 @@ class Chunks:
         return added
 
 
-def evaluate(model, x, labels, bs=256):
+def predict(model, x, bs=256):
     model.eval()
-    ok = 0
+    out = []
     with torch.no_grad():
-        for i in range(0, len(labels), bs):
-            pred = greedy(model(normalize(x[i:i + bs])))
-            ok += sum(p == l for p, l in zip(pred, labels[i:i + bs]))
-    model.train()
+        for i in range(0, len(x), bs):
+            out += greedy(model(normalize(x[i:i + bs])))
+    return out
+
+
+def evaluate(model, x, labels, bs=256):
+    ok = sum(p == l for p, l in zip(predict(model, x, bs), labels))
     return ok / max(1, len(labels))
+
+
+def evaluate_crops(model, x, labels):
+    """Crops cut by the reader (lprlab gencrops): exact reads of the plate crops and
+    the share of no-plate crops read as fewer than 4 characters (which the reader
+    drops)."""
+    pred = predict(model, x)
+    pos = [(p, l) for p, l in zip(pred, labels) if l]
+    neg = [p for p, l in zip(pred, labels) if not l]
+    return (sum(p == l for p, l in pos) / max(1, len(pos)),
+            sum(len(p) < 4 for p in neg) / max(1, len(neg)), len(pos), len(neg))
 
 
 def strip_identity(path):
@@ -204,9 +261,11 @@ CARD = """# Plate recognizer model card
   with perspective, rotation, 70-320 px widths, blur,
   noise, uneven light, shadows, glare, colour loss, JPEG; 65 % whole-plate crops with loose or
   tight margins, 35 % text-band crops with random margins that include banner fragments.
+- {crops_line}
 - The real dev crops (`openalpr-dev/plates-us`) are used for measuring only.
 
 ## Training ({mode} mode)
+- {init_line}
 - Seed {seed}, AdamW lr {lr}, weight decay 1e-4, batch {batch}, a warm-up and cosine schedule over
   wall time ({wall_min:.1f} min of training, {steps} steps, {samples_seen} samples seen),
   {total_min:.0f} min for the whole script including data generation, on 2 shared CPU cores.
@@ -214,6 +273,7 @@ CARD = """# Plate recognizer model card
 {history}
 ## Scores
 - Synthetic validation, exact match (greedy): {val_acc:.1%}
+- {crops_score_line}
 - Real dev crops (`plates-us`, `ocr.Recognizer` with default options: the whole crop, and on a
   confidence under 0.9 also the trimmed crop and the text band, their candidates merged):
 
@@ -232,6 +292,24 @@ def write_card(args):
     history = ""
     if args.history and os.path.exists(args.history):
         history = open(args.history).read().strip() + "\n"
+    if r.get("crops_train"):
+        crops_line = (f"Reader crops (`lprlab gencrops`): {r['crops_train']} crops that the reader's own detector "
+                      "(classical) and rectifier cut out of rendered frames (rendered US and Mexican plates of known "
+                      "text over the training rides of scenes-ro and in synthetic lanes, at 0.7-1.5 times 720p, "
+                      "under the detector composites' looks), labelled with the text of the plate each overlaps "
+                      "(IoU >= 0.4); 10 % are regions of no plate, labelled empty (all blank); partial overlaps are "
+                      f"skipped. {r['crops_share']:.0%} of every batch.")
+    else:
+        crops_line = "No reader crops in this run."
+    if "crops_acc" in r:
+        crops_score_line = (f"Reader crops, validation (frames over the held-out rides): plates read exactly "
+                            f"{r['crops_acc']:.1%} of {r['crops_val']}, no-plate regions read as fewer than 4 "
+                            f"characters {r['crops_neg_dropped']:.1%} of {r['crops_val_neg']}")
+    else:
+        crops_score_line = "Reader crops not scored."
+    init_line = (f"Fine-tuned from `{r['init']}` (BatchNorm statistics fixed)." if r.get("init")
+                 else "From random weights.")
+    r.update(crops_line=crops_line, crops_score_line=crops_score_line, init_line=init_line)
     r.update(mode=args.mode, mode_flag=" --quick" if args.mode == "quick" else "", history=history,
              total_min=args.total_min, scores=scores or "(dev crops not scored: scripts/train-ocr --dev-crops DIR)")
     os.makedirs(os.path.dirname(args.readme) or ".", exist_ok=True)
@@ -262,6 +340,13 @@ def main():
     ap.add_argument("--onnx", default="", help="ONNX file to export (default WORK/model/recognizer.onnx)")
     ap.add_argument("--refdir", default="", help="reference pair folder (default WORK/model/testdata)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init-onnx", default="",
+                    help="start from this exported recognizer (a fine-tune; implies --freeze-bn)")
+    ap.add_argument("--freeze-bn", action="store_true", help="BatchNorm statistics stay fixed while training")
+    ap.add_argument("--crops", default="",
+                    help="chunks PREFIX-K of crops cut by the reader (lprlab gencrops), mixed into every batch")
+    ap.add_argument("--crops-share", type=float, default=0.5, help="share of each batch drawn from --crops")
+    ap.add_argument("--val-crops", default="", help="validation crops cut by the reader (lprlab gencrops -val)")
     args = ap.parse_args()
     # A run writes into its work folder; replacing the committed model is a
     # separate, explicit step (scripts/train-ocr --replace-model).
@@ -300,8 +385,34 @@ def main():
         sys.exit(f"no training data at {args.train}-0")
     vx, vlabels = load(args.val)
     print(f"train {len(data.labels)} samples ({data.loaded} chunks), val {len(vlabels)}", flush=True)
+    crops = None
+    if args.crops:
+        crops = Chunks(args.crops)
+        crops.refresh()
+        if not crops.labels:
+            sys.exit(f"no reader crops at {args.crops}-0")
+        print(f"reader crops {len(crops.labels)} ({sum(not l for l in crops.labels)} of no plate), "
+              f"{args.crops_share:.0%} of each batch", flush=True)
+    cx, clabels = load(args.val_crops) if args.val_crops else (None, None)
+
+    def report(tag):
+        line = f"{tag} val acc {evaluate(model, vx, vlabels):.4f}"
+        if cx is not None:
+            acc, rej, npos, nneg = evaluate_crops(model, cx, clabels)
+            line += f", reader crops: plates read {acc:.4f} of {npos}, no-plate crops dropped {rej:.4f} of {nneg}"
+        print(line, flush=True)
+        train_mode()
 
     model = Net()
+    if args.init_onnx:
+        init_from_onnx(model, args.init_onnx)
+        args.freeze_bn = True
+        print(f"initialised from {args.init_onnx}", flush=True)
+
+    def train_mode():
+        model.train()
+        if args.freeze_bn:
+            freeze_bn(model)
     nparams = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     budget = args.minutes * 60
@@ -327,14 +438,22 @@ def main():
     t0 = time.time()
     tlast, slast = t0, step
     run_loss, run_acc = None, None
-    model.train()
+    if step == 0 and (args.init_onnx or cx is not None):
+        report("start:")
+    train_mode()
+    nc = int(round(args.batch * args.crops_share)) if crops else 0
     while wall0 + time.time() - t0 < budget:
         lr = lr_at((wall0 + time.time() - t0) / budget)
         for pg in opt.param_groups:
             pg["lr"] = lr
-        idx = torch.randint(0, len(data.labels), (args.batch,), generator=g)
-        xb = normalize(data.x[idx])
+        idx = torch.randint(0, len(data.labels), (args.batch - nc,), generator=g)
+        xb = data.x[idx]
         lb = [data.labels[i] for i in idx.tolist()]
+        if nc:
+            ci = torch.randint(0, len(crops.labels), (nc,), generator=g)
+            xb = torch.cat([xb, crops.x[ci]])
+            lb += [crops.labels[i] for i in ci.tolist()]
+        xb = normalize(xb)
         tg, tl = encode(lb)
         out = model(xb)  # N C 1 T
         lp = F.log_softmax(out[:, :, 0, :], dim=1).permute(2, 0, 1)  # T N C
@@ -357,20 +476,29 @@ def main():
         if step % 500 == 0:
             if data.refresh():
                 print(f"step {step}: training data now {len(data.labels)} samples ({data.loaded} chunks)", flush=True)
+            if crops and crops.refresh():
+                print(f"step {step}: reader crops now {len(crops.labels)} ({crops.loaded} chunks)", flush=True)
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
                         "step": step, "wall": wall0 + now - t0}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
         if step % 3000 == 0:
-            print(f"step {step} val acc {evaluate(model, vx, vlabels):.4f}", flush=True)
+            report(f"step {step}")
     wall = wall0 + time.time() - t0
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "wall": wall}, ckpt)
     val_acc = evaluate(model, vx, vlabels)
     print(f"final val acc {val_acc:.4f} after {step} steps, {wall / 60:.1f} min", flush=True)
+    crop_scores = {}
+    if cx is not None:
+        acc, rej, npos, nneg = evaluate_crops(model, cx, clabels)
+        print(f"final reader crops: plates read {acc:.4f} of {npos}, no-plate crops dropped {rej:.4f} of {nneg}", flush=True)
+        crop_scores = {"crops_acc": acc, "crops_neg_dropped": rej, "crops_val": npos, "crops_val_neg": nneg}
     export(model, args.onnx, vx[:4].clone(), args.refdir)
     with open(os.path.join(args.work, "result.json"), "w") as f:
         json.dump({"steps": step, "batch": args.batch, "samples_seen": step * args.batch,
                    "train_samples": len(data.labels), "val_samples": len(vlabels), "val_acc": val_acc,
-                   "wall_min": wall / 60, "params": nparams, "seed": args.seed, "lr": args.lr}, f)
+                   "wall_min": wall / 60, "params": nparams, "seed": args.seed, "lr": args.lr,
+                   "init": os.path.basename(args.init_onnx), "crops_share": args.crops_share if crops else 0,
+                   "crops_train": len(crops.labels) if crops else 0, **crop_scores}, f)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,10 @@ func evalMain(args []string) int {
 	out := fs.String("out", "", "predictions file to write")
 	regions := fs.String("regions", "us", "plate-format regions for -dataset (e.g. us, us-ca, mx, \"us,mx\"; empty: none)")
 	detector := fs.String("detector", string(ocr.DefaultDetector), "plate detector for -dataset: classical, learned or both")
+	model := fs.String("model", "", "recognizer ONNX file to read with (default: the embedded model), e.g. a training run's")
 	keepO := fs.Bool("keep-o", false, "report the letter O as read instead of as 0 (see ocr.RecognizerOptions.KeepO)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: lprlab eval (-crops DIR | -dataset DIR) -out FILE [-regions us] [-detector KIND] [-keep-o]\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: lprlab eval (-crops DIR | -dataset DIR) -out FILE [-regions us] [-detector KIND] [-model FILE] [-keep-o]\n\n"+
 			"Reads a folder of plate crops or of benchmark photos and writes the predictions, plate text in clear.")
 		fs.PrintDefaults()
 	}
@@ -33,8 +34,17 @@ func evalMain(args []string) int {
 		fs.Usage()
 		return 2
 	}
+	recOpt := ocr.RecognizerOptions{KeepO: *keepO}
+	if *model != "" {
+		b, err := os.ReadFile(*model)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "lprlab eval: -model:", err)
+			return 2
+		}
+		recOpt.Model = b
+	}
 	if *crops != "" {
-		if err := evalCrops(*crops, *out, ocr.RecognizerOptions{KeepO: *keepO}); err != nil {
+		if err := evalCrops(*crops, *out, recOpt); err != nil {
 			fmt.Fprintln(os.Stderr, "lprlab eval:", err)
 			return 1
 		}
@@ -50,7 +60,7 @@ func evalMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "lprlab eval: -detector:", err)
 		return 2
 	}
-	opt := ocr.FrameReaderOptions{Rules: rules, DetectorKind: kind, Recognizer: ocr.RecognizerOptions{KeepO: *keepO}}
+	opt := ocr.FrameReaderOptions{Rules: rules, DetectorKind: kind, Recognizer: recOpt}
 	if err := evalDataset(*dataset, *out, opt); err != nil {
 		fmt.Fprintln(os.Stderr, "lprlab eval:", err)
 		return 1

@@ -50,6 +50,8 @@ func init() {
 		{"lanesim", "-out CLIP.avi [flags]", "render a synthetic lane clip and its ground truth", lanesimMain},
 		{"prove", "[-short] [flags]", "the auditor's proof suite against the real binaries and a real mosquitto; a table of figures", proveMain},
 		{"gendet", "-out PREFIX [flags]", "render the learned detector's training samples (raw bytes, no image files)", gendetMain},
+		{"gencrops", "-out PREFIX [flags]", "render the recognizer's training crops as the reader's own detector and rectifier cut them (raw bytes)", gencropsMain},
+		{"evalsynth", "[-scenes DIR] [flags]", "score the whole reader on rendered validation frames (plates of known text over held-out rides and synthetic lanes)", evalsynthMain},
 		{"evaldet", "[-scenes DIR] [flags]", "score plate detectors (learned, classical, both) on synthetic validation frames and held-out scenes-ro rides", evaldetMain},
 		{"version", "", "print the lprlab, OpenCV and recognizer model versions", versionMain},
 	}

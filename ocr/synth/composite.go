@@ -137,6 +137,9 @@ func want(rng *rand.Rand, looks, l Look, p float64) bool {
 type Composite struct {
 	Frame  *Grey
 	Plates []Quad
+	// Texts are the labels of Plates, in order: "" for a plate of the background kept as it
+	// is (a real plate, whose text the background's labels do not give).
+	Texts []string
 	// LowContrast counts plates whose grey standard deviation inside the box is under 0.05
 	// (of full scale) after all effects.
 	LowContrast int
@@ -151,6 +154,7 @@ func RenderComposite(seed int64, opt CompositeOptions) Composite {
 	rng := newRand(seed, 200)
 	var fr *Grey
 	var plates []Quad
+	var texts, kept []string // kept: the background's own plates' texts, where known
 	boxes := opt.Boxes
 	if opt.Background != nil {
 		fr = opt.Background.Clone()
@@ -165,18 +169,24 @@ func RenderComposite(seed int64, opt CompositeOptions) Composite {
 		fr = GreyFromImage(sc.Image)
 		for _, p := range sc.Plates {
 			boxes = append(boxes, p.Box)
+			kept = append(kept, p.Text)
 		}
 	}
 	ir := want(rng, opt.Looks, LookIR, 0.12) || opt.IR
 	if !opt.NoPlates {
-		for _, b := range boxes {
+		for i, b := range boxes {
 			if rng.Float64() < 0.35 { // keep the real plate as it is
 				plates = append(plates, BoxQuad(b))
+				texts = append(texts, "")
+				if i < len(kept) {
+					texts[len(texts)-1] = kept[i]
+				}
 				continue
 			}
 			w := float64(b.Dx()) * uniform(rng, 0.95, 1.1)
 			cx, cy := float64(b.Min.X+b.Max.X)/2, float64(b.Min.Y+b.Max.Y)/2
-			plates = append(plates, pasteComposite(fr, rng, seed, opt, cx, cy, w, ir))
+			q, text := pasteComposite(fr, rng, seed, opt, cx, cy, w, ir)
+			plates, texts = append(plates, q), append(texts, text)
 		}
 		n := rng.IntN(3)
 		if len(boxes) == 0 {
@@ -188,11 +198,12 @@ func RenderComposite(seed int64, opt CompositeOptions) Composite {
 			if overlapsAny(BoxQuad(image.Rect(int(cx-0.8*w), int(cy-0.55*w), int(cx+0.8*w), int(cy+0.55*w))), plates) {
 				continue
 			}
-			plates = append(plates, pasteComposite(fr, rng, seed, opt, cx, cy, w, ir))
+			q, text := pasteComposite(fr, rng, seed, opt, cx, cy, w, ir)
+			plates, texts = append(plates, q), append(texts, text)
 		}
 	}
 	sceneEffects(fr, rng, plates, ir, opt.Looks)
-	c := Composite{Frame: fr, Plates: plates}
+	c := Composite{Frame: fr, Plates: plates, Texts: texts}
 	for _, q := range plates {
 		if IsLowContrast(fr, q) {
 			c.LowContrast++
@@ -232,8 +243,9 @@ func greyStd(g *Grey, r image.Rectangle) float64 {
 }
 
 // pasteComposite renders a plate about w pixels wide, degrades it (contrast, exposure, IR,
-// frame) and maps it onto a perturbed quad centred at (cx, cy); it returns the plate's quad.
-func pasteComposite(fr *Grey, rng *rand.Rand, seed int64, opt CompositeOptions, cx, cy, w float64, ir bool) Quad {
+// frame) and maps it onto a perturbed quad centred at (cx, cy); it returns the plate's quad
+// and text.
+func pasteComposite(fr *Grey, rng *rand.Rand, seed int64, opt CompositeOptions, cx, cy, w float64, ir bool) (Quad, string) {
 	layout := "us"
 	if rng.Float64() < 0.25 {
 		layout = "mx"
@@ -287,7 +299,7 @@ func pasteComposite(fr *Grey, rng *rand.Rand, seed int64, opt CompositeOptions, 
 			})
 		}
 	}
-	return q
+	return q, p.Text
 }
 
 // growQuad enlarges q about its centre by fractions of its width (ax) and height (ay).

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"math/rand/v2"
 )
@@ -42,10 +43,14 @@ func sceneEffects(fr *Grey, rng *rand.Rand, plates []Quad, ir bool, looks Look) 
 	case ir:
 		// Night under an IR illuminator: a dark scene; the plates (bright already) stay.
 		k := float32(uniform(rng, 0.15, 0.45))
+		boxes := make([]image.Rectangle, len(plates))
+		for i, q := range plates {
+			boxes[i] = q.Bounds()
+		}
 		for y := range fr.H {
 			for x := range fr.W {
 				i := y*fr.W + x
-				if !inAny(plates, float64(x)+0.5, float64(y)+0.5) {
+				if !inAny(boxes, float64(x)+0.5, float64(y)+0.5) {
 					fr.Pix[i] *= k
 				}
 			}
@@ -95,9 +100,8 @@ func sceneEffects(fr *Grey, rng *rand.Rand, plates []Quad, ir bool, looks Look) 
 	}
 }
 
-func inAny(qs []Quad, x, y float64) bool {
-	for _, q := range qs {
-		b := q.Bounds()
+func inAny(boxes []image.Rectangle, x, y float64) bool {
+	for _, b := range boxes {
 		if x >= float64(b.Min.X) && x < float64(b.Max.X) && y >= float64(b.Min.Y) && y < float64(b.Max.Y) {
 			return true
 		}
@@ -114,13 +118,10 @@ func fenceBars(fr *Grey, rng *rand.Rand) {
 	grid := rng.Float64() < 0.4
 	slant := uniform(rng, -0.15, 0.15)
 	for y := range fr.H {
+		row := grid && math.Mod(float64(y), period*2) < bw
 		for x := range fr.W {
 			u := math.Mod(float64(x)+slant*float64(y), period)
-			on := u < 0 || u < bw
-			if grid && math.Mod(float64(y), period*2) < bw {
-				on = true
-			}
-			if on {
+			if row || u < 0 || u < bw {
 				fr.Pix[y*fr.W+x] = val
 			}
 		}

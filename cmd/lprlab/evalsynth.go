@@ -1,0 +1,152 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/lprd/lprd/ocr"
+	"github.com/lprd/lprd/ocr/plateformat"
+	"github.com/lprd/lprd/ocr/synth"
+)
+
+// evalsynthMain implements `lprlab evalsynth`: the whole reader (detector, rectifier,
+// recognizer, format rules) on rendered validation frames, the frames `gencrops -val` cuts
+// its validation crops from: rendered plates of known text over the held-out scenes-ro rides
+// and in synthetic lanes. It is the synthetic check of a recognizer or detector change before
+// the dev photos' last check.
+func evalsynthMain(args []string) int {
+	fs := flag.NewFlagSet("evalsynth", flag.ContinueOnError)
+	scenes := fs.String("scenes", "", "scenes-ro folder: its held-out rides are the real backgrounds; empty: synthetic lanes only")
+	n := fs.Int("n", 300, "frames")
+	seed := fs.Int64("seed", evalDetSeed, "seed of the first frame")
+	model := fs.String("model", "", "recognizer ONNX file (default: the embedded model)")
+	regions := fs.String("regions", "us", "plate-format regions (empty: none)")
+	kind := fs.String("detector", string(ocr.DefaultDetector), "plate detector: classical, learned or both")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: lprlab evalsynth [-scenes DIR] [-n 300] [-model FILE] [-regions us] [-detector KIND]\n\n"+
+			"Reads rendered validation frames with the whole reader; prints plates read right (top-1, top-5),\n"+
+			"plates with a read (IoU >= 0.4), false reads (touching no plate) per frame, median ms per frame.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return parseStatus(err)
+	}
+	dk, err := ocr.ParseDetectorKind(*kind)
+	if err != nil || *n <= 0 || fs.NArg() > 0 {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "lprlab evalsynth: -detector:", err)
+		}
+		fs.Usage()
+		return 2
+	}
+	opt := ocr.FrameReaderOptions{DetectorKind: dk}
+	if *model != "" {
+		if opt.Recognizer.Model, err = os.ReadFile(*model); err != nil {
+			fmt.Fprintln(os.Stderr, "lprlab evalsynth: -model:", err)
+			return 2
+		}
+	}
+	if opt.Rules, err = plateformat.Load(*regions); err != nil {
+		fmt.Fprintln(os.Stderr, "lprlab evalsynth: -regions:", err)
+		return 2
+	}
+	var held []roFrame
+	if *scenes != "" {
+		if held, err = loadScenesRO(*scenes, true); err != nil {
+			fmt.Fprintln(os.Stderr, "lprlab evalsynth:", err)
+			return 1
+		}
+	}
+	ocr.SetOpenCVThreads(1)
+	fr, err := ocr.NewFrameReader(opt)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lprlab evalsynth:", err)
+		return 1
+	}
+	defer fr.Close()
+	s, err := evalSynth(fr, held, *seed, *n)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lprlab evalsynth:", err)
+		return 1
+	}
+	s.print(os.Stdout)
+	return 0
+}
+
+type synthScore struct {
+	frames, plates, read, top5, found, falseReads int
+	ms                                            []float64
+}
+
+func evalSynth(fr *ocr.FrameReader, held []roFrame, seed int64, n int) (synthScore, error) {
+	var s synthScore
+	for i := range n {
+		c, err := cropComposite(held, seed+int64(i))
+		if err != nil {
+			return s, err
+		}
+		m, err := gocv.NewMatFromBytes(c.Frame.H, c.Frame.W, gocv.MatTypeCV8UC1, c.Frame.Bytes())
+		if err != nil {
+			return s, err
+		}
+		t0 := time.Now()
+		reads, err := fr.ReadMat(m)
+		s.ms = append(s.ms, float64(time.Since(t0).Microseconds())/1000)
+		m.Close()
+		if err != nil {
+			return s, fmt.Errorf("frame %d: %w", seed+int64(i), err)
+		}
+		s.frames++
+		for j, q := range c.Plates {
+			if c.Texts[j] == "" {
+				continue
+			}
+			s.plates++
+			b := q.Bounds()
+			var found, right, in5 bool
+			for _, r := range reads {
+				if boxIoU4(b, r.Box) < 0.4 {
+					continue
+				}
+				found = true
+				right = right || r.Text == c.Texts[j]
+				k := min(5, len(r.Candidates))
+				in5 = in5 || slices.ContainsFunc(r.Candidates[:k], func(x plateformat.Candidate) bool { return x.Text == c.Texts[j] })
+			}
+			s.found += b2i(found)
+			s.read += b2i(right)
+			s.top5 += b2i(in5)
+		}
+		for _, r := range reads {
+			if !slices.ContainsFunc(c.Plates, func(q synth.Quad) bool { return q.Bounds().Overlaps(r.Box) }) {
+				s.falseReads++
+			}
+		}
+	}
+	return s, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s synthScore) print(w io.Writer) {
+	sort.Float64s(s.ms)
+	med := 0.0
+	if len(s.ms) > 0 {
+		med = s.ms[len(s.ms)/2]
+	}
+	pc := func(a int) float64 { return 100 * float64(a) / float64(max(1, s.plates)) }
+	fmt.Fprintf(w, "frames %d, plates %d: top-1 %.1f %%, top-5 %.1f %%, read at the plate %.1f %%, false reads %.2f per frame, median %.1f ms per frame\n",
+		s.frames, s.plates, pc(s.read), pc(s.top5), pc(s.found), float64(s.falseReads)/float64(max(1, s.frames)), med)
+}
