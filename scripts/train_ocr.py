@@ -340,6 +340,9 @@ def main():
     ap.add_argument("--onnx", default="", help="ONNX file to export (default WORK/model/recognizer.onnx)")
     ap.add_argument("--refdir", default="", help="reference pair folder (default WORK/model/testdata)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--busy-file", default="",
+                    help="while this file exists (a data generator is running), train on one thread: two "
+                         "threads on a core shared with the generator train several times slower")
     ap.add_argument("--init-onnx", default="",
                     help="start from this exported recognizer (a fine-tune; implies --freeze-bn)")
     ap.add_argument("--freeze-bn", action="store_true", help="BatchNorm statistics stay fixed while training")
@@ -434,6 +437,12 @@ def main():
         step, wall0 = st["step"], st["wall"]
         print(f"resumed at step {step}", flush=True)
 
+    def set_threads():
+        n = 1 if args.busy_file and os.path.exists(args.busy_file) else args.threads
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
+            print(f"step {step}: training on {n} thread(s)", flush=True)
+    set_threads()
     g = torch.Generator().manual_seed(args.seed * 1000 + step)
     t0 = time.time()
     tlast, slast = t0, step
@@ -476,6 +485,7 @@ def main():
         if step % 500 == 0:
             if data.refresh():
                 print(f"step {step}: training data now {len(data.labels)} samples ({data.loaded} chunks)", flush=True)
+            set_threads()
             if crops and crops.refresh():
                 print(f"step {step}: reader crops now {len(crops.labels)} ({crops.loaded} chunks)", flush=True)
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(),

@@ -29,8 +29,10 @@ func evalsynthMain(args []string) int {
 	model := fs.String("model", "", "recognizer ONNX file (default: the embedded model)")
 	regions := fs.String("regions", "us", "plate-format regions (empty: none)")
 	kind := fs.String("detector", string(ocr.DefaultDetector), "plate detector: classical, learned or both")
+	budget := fs.Int("budget", 0, "regions read per frame (0: the reader's default, ocr.FrameReaderOptions.ReadBudget)")
+	minConf := fs.Float64("min-conf", 0, "least confidence of a frame's read (0: the reader's default, ocr.FrameReaderOptions.MinConfidence)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: lprlab evalsynth [-scenes DIR] [-n 300] [-model FILE] [-regions us] [-detector KIND]\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: lprlab evalsynth [-scenes DIR] [-n 300] [-model FILE] [-regions us] [-detector KIND] [-budget N] [-min-conf C]\n\n"+
 			"Reads rendered validation frames with the whole reader; prints plates read right (top-1, top-5),\n"+
 			"plates with a read (IoU >= 0.4), false reads (touching no plate) per frame, median ms per frame.")
 		fs.PrintDefaults()
@@ -39,14 +41,14 @@ func evalsynthMain(args []string) int {
 		return parseStatus(err)
 	}
 	dk, err := ocr.ParseDetectorKind(*kind)
-	if err != nil || *n <= 0 || fs.NArg() > 0 {
+	if err != nil || *n <= 0 || *budget < 0 || *minConf < 0 || *minConf >= 1 || fs.NArg() > 0 {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "lprlab evalsynth: -detector:", err)
 		}
 		fs.Usage()
 		return 2
 	}
-	opt := ocr.FrameReaderOptions{DetectorKind: dk}
+	opt := ocr.FrameReaderOptions{DetectorKind: dk, ReadBudget: *budget, MinConfidence: float32(*minConf)}
 	if *model != "" {
 		if opt.Recognizer.Model, err = os.ReadFile(*model); err != nil {
 			fmt.Fprintln(os.Stderr, "lprlab evalsynth: -model:", err)

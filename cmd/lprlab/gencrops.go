@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
-	"image"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -288,15 +287,9 @@ func cropComposite(frames []roFrame, seed int64) (synth.Composite, error) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0xc209))
 	zoom := math.Exp(uniformF(rng, math.Log(0.7), math.Log(1.5)))
 	if len(frames) > 0 && rng.Float64() < 0.5 {
-		f := frames[rng.IntN(len(frames))]
-		bg, err := readGrey(f.path)
+		bg, boxes, err := frames[rng.IntN(len(frames))].load(func(int, int) float64 { return zoom })
 		if err != nil {
 			return synth.Composite{}, err
-		}
-		bg = resizeGrey(bg, zoom)
-		boxes := make([]image.Rectangle, len(f.boxes))
-		for i, b := range f.boxes {
-			boxes[i] = image.Rect(int(float64(b.Min.X)*zoom), int(float64(b.Min.Y)*zoom), int(math.Ceil(float64(b.Max.X)*zoom)), int(math.Ceil(float64(b.Max.Y)*zoom)))
 		}
 		return synth.RenderComposite(seed, synth.CompositeOptions{Background: bg, Boxes: boxes}), nil
 	}

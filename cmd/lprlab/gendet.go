@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"image"
@@ -66,16 +65,9 @@ func detSample(frames []roFrame, seed int64) (synth.Composite, error) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0xde7))
 	long := float64(ocr.DetectorInputSize) * math.Exp(uniformF(rng, math.Log(0.6), math.Log(1.6)))
 	if len(frames) > 0 && rng.Float64() < 0.6 {
-		f := frames[rng.IntN(len(frames))]
-		bg, err := readGrey(f.path)
+		bg, boxes, err := frames[rng.IntN(len(frames))].load(func(w, h int) float64 { return long / float64(max(w, h)) })
 		if err != nil {
 			return synth.Composite{}, err
-		}
-		s := long / float64(max(bg.W, bg.H))
-		bg = resizeGrey(bg, s)
-		boxes := make([]image.Rectangle, len(f.boxes))
-		for i, b := range f.boxes {
-			boxes[i] = image.Rect(int(float64(b.Min.X)*s), int(float64(b.Min.Y)*s), int(math.Ceil(float64(b.Max.X)*s)), int(math.Ceil(float64(b.Max.Y)*s)))
 		}
 		return synth.RenderComposite(seed, synth.CompositeOptions{Background: bg, Boxes: boxes}), nil
 	}
@@ -153,19 +145,7 @@ feed:
 	if ferr != nil {
 		return ferr
 	}
-	fl, err := os.Create(out + ".txt")
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(fl)
-	for _, l := range labels {
-		fmt.Fprintln(w, l)
-	}
-	if err := w.Flush(); err != nil {
-		fl.Close()
-		return err
-	}
-	return fl.Close()
+	return writeLines(out+".txt", labels)
 }
 
 // detCrop cuts a size x size crop out of the composite (already at the detector's scale),

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,6 +24,22 @@ var heldOutRides = map[string]bool{"dayride_type1_002": true, "dayride_type1_003
 type roFrame struct {
 	path, ride string
 	boxes      []image.Rectangle
+}
+
+// load reads the frame, grey, scaled with area interpolation by scale(width, height) of its
+// size, and its boxes scaled alike.
+func (f roFrame) load(scale func(w, h int) float64) (*synth.Grey, []image.Rectangle, error) {
+	bg, err := readGrey(f.path)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := scale(bg.W, bg.H)
+	bg = resizeGrey(bg, s)
+	boxes := make([]image.Rectangle, len(f.boxes))
+	for i, b := range f.boxes {
+		boxes[i] = image.Rect(int(float64(b.Min.X)*s), int(float64(b.Min.Y)*s), int(math.Ceil(float64(b.Max.X)*s)), int(math.Ceil(float64(b.Max.Y)*s)))
+	}
+	return bg, boxes, nil
 }
 
 // loadScenesRO lists the frames of a scenes-ro folder (NAME.jpg with NAME.txt), those of the
