@@ -259,11 +259,11 @@ const (
 	bandW, bandH   = 128, 32
 )
 
-// crop cuts what the recognizer reads of one detection (CropMode); the Mat is the
-// rectifier's and valid until its next Crop.
-func (f *FrameReader) crop(grey gocv.Mat, c Detection) gocv.Mat {
+// crop cuts what the recognizer reads of one detection (CropMode) and returns it with the
+// region cut; the Mat is the rectifier's and valid until its next Crop.
+func (f *FrameReader) crop(grey gocv.Mat, c Detection) (gocv.Mat, Region) {
 	if (f.opt.Crop == CropBand && c.Band.Width > 0) || (f.opt.Crop == CropAuto && c.HasBand) {
-		return f.rect.Crop(grey, c.Band, bandW, bandH)
+		return f.rect.Crop(grey, c.Band, bandW, bandH), c.Band
 	}
 	g := c.Plate
 	if f.opt.Crop == CropAuto {
@@ -272,15 +272,15 @@ func (f *FrameReader) crop(grey gocv.Mat, c Detection) gocv.Mat {
 		g.Width *= shortRowLoose
 		g.Height *= shortRowLoose
 	}
-	return f.rect.Crop(grey, g, plateW, plateH)
+	return f.rect.Crop(grey, g, plateW, plateH), g
 }
 
 // Crops runs the reader's detector on a frame (CV_8UC1 grey or CV_8UC3 BGR) and calls yield
-// with each detection it would read (the first ReadBudget) and the crop it would hand the
-// recognizer, until yield returns false. The crop is valid only during the call. It is for
+// with each detection it would read (the first ReadBudget), the region it would cut and the
+// crop it would hand the recognizer, until yield returns false. The crop is valid only during the call. It is for
 // making recognizer training data that looks like what the reader sees at the lane
 // (`lprlab gencrops`).
-func (f *FrameReader) Crops(frame gocv.Mat, yield func(Detection, gocv.Mat) bool) error {
+func (f *FrameReader) Crops(frame gocv.Mat, yield func(Detection, Region, gocv.Mat) bool) error {
 	switch {
 	case frame.Empty():
 		return fmt.Errorf("%w: empty", ErrFrameSize)
@@ -293,7 +293,10 @@ func (f *FrameReader) Crops(frame gocv.Mat, yield func(Detection, gocv.Mat) bool
 		grey = f.grey
 	}
 	for i, c := range f.det.Detect(grey) {
-		if i == f.opt.ReadBudget || !yield(c, f.crop(grey, c)) {
+		if i == f.opt.ReadBudget {
+			break
+		}
+		if crop, cut := f.crop(grey, c); !yield(c, cut, crop) {
 			break
 		}
 	}
@@ -302,7 +305,8 @@ func (f *FrameReader) Crops(frame gocv.Mat, yield func(Detection, gocv.Mat) bool
 
 // readCandidate reads one detection and applies the rules.
 func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool) {
-	rd, err := f.rec.Read(f.crop(grey, c))
+	crop, _ := f.crop(grey, c)
+	rd, err := f.rec.Read(crop)
 	if err != nil || len(rd.Candidates) == 0 {
 		return PlateRead{}, false
 	}

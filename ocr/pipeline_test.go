@@ -273,7 +273,10 @@ func TestFrameReaderCrops(t *testing.T) {
 	}
 	defer rec.Close()
 	n, read := 0, false
-	err = fr.Crops(m, func(d Detection, crop gocv.Mat) bool {
+	err = fr.Crops(m, func(d Detection, cut Region, crop gocv.Mat) bool {
+		if !cut.Bounds().Overlaps(d.Box) {
+			t.Errorf("crop %d: region %v is off its detection %v", n+1, cut.Bounds(), d.Box)
+		}
 		n++
 		if sz := (image.Pt(crop.Cols(), crop.Rows())); sz != image.Pt(bandW, bandH) && sz != image.Pt(plateW, plateH) {
 			t.Errorf("crop %d is %v; want %dx%d or %dx%d", n, sz, bandW, bandH, plateW, plateH)
@@ -293,12 +296,12 @@ func TestFrameReaderCrops(t *testing.T) {
 		t.Errorf("no crop at the plate read as %q", sc.Plates[0].Text)
 	}
 	stop := 0
-	if err := fr.Crops(m, func(Detection, gocv.Mat) bool { stop++; return false }); err != nil || stop != 1 {
+	if err := fr.Crops(m, func(Detection, Region, gocv.Mat) bool { stop++; return false }); err != nil || stop != 1 {
 		t.Errorf("Crops went on after yield returned false: %d calls, %v", stop, err)
 	}
 	empty := gocv.NewMat()
 	defer empty.Close()
-	if err := fr.Crops(empty, func(Detection, gocv.Mat) bool { return true }); !errors.Is(err, ErrFrameSize) {
+	if err := fr.Crops(empty, func(Detection, Region, gocv.Mat) bool { return true }); !errors.Is(err, ErrFrameSize) {
 		t.Errorf("Crops(empty) = %v; want ErrFrameSize", err)
 	}
 }

@@ -221,9 +221,11 @@ func writeLines(path string, lines []string) error {
 }
 
 // cropFrame renders frame seed and returns the crops the reader cuts out of it: a crop whose
-// detection overlaps a plate of known text with IoU >= 0.4 (the benchmark's "found") is
-// labelled with that text, one that overlaps no plate at all is a negative, and the rest
-// (a banner or half a plate) are skipped, since their text is neither the plate's nor empty.
+// detection overlaps a plate of known text with IoU >= 0.4 (the benchmark's "found") and
+// whose region holds the plate's whole character row is labelled with that text, one that
+// overlaps no plate at all is a negative, and the rest (a banner, half a plate, a row cut at
+// an end) are skipped, since their text is neither the plate's nor empty: a crop labelled
+// with characters it does not show teaches the network to invent characters.
 func cropFrame(fr *ocr.FrameReader, frames []roFrame, seed int64) cropFrameResult {
 	c, err := cropComposite(frames, seed)
 	if err != nil {
@@ -243,7 +245,7 @@ func cropFrame(fr *ocr.FrameReader, frames []roFrame, seed int64) cropFrameResul
 	}
 	dst := gocv.NewMat()
 	defer dst.Close()
-	err = fr.Crops(m, func(d ocr.Detection, crop gocv.Mat) bool {
+	err = fr.Crops(m, func(d ocr.Detection, cut ocr.Region, crop gocv.Mat) bool {
 		best, bestIoU, touches := -1, 0.0, false
 		for i, q := range c.Plates {
 			b := q.Bounds()
@@ -256,7 +258,7 @@ func cropFrame(fr *ocr.FrameReader, frames []roFrame, seed int64) cropFrameResul
 		}
 		var s cropSample
 		switch {
-		case bestIoU >= 0.4 && c.Texts[best] != "":
+		case bestIoU >= 0.4 && c.Texts[best] != "" && holdsRow(cut, c.TextQuads[best]):
 			s.label = c.Texts[best]
 			if !found[best] {
 				found[best] = true
@@ -296,3 +298,27 @@ func cropComposite(frames []roFrame, seed int64) (synth.Composite, error) {
 	w := int(1280 * zoom)
 	return synth.RenderComposite(seed, synth.CompositeOptions{Width: w, Height: w * 9 / 16, NoPlates: rng.Float64() < 0.1}), nil
 }
+
+// holdsRow reports whether the region g holds the character row q whole: every corner of q
+// lies inside g's rotated rectangle, with a slack of rowSlack of the row's height (the
+// character boxes include the glyphs' side bearings). The zero Quad (row unknown) is not held.
+func holdsRow(g ocr.Region, q synth.Quad) bool {
+	if q == (synth.Quad{}) {
+		return false
+	}
+	slack := rowSlack * math.Hypot(q[3][0]-q[0][0], q[3][1]-q[0][1])
+	sin, cos := math.Sincos(g.Angle * math.Pi / 180)
+	for _, p := range q {
+		dx, dy := p[0]-g.CX, p[1]-g.CY
+		u, v := dx*cos+dy*sin, -dx*sin+dy*cos
+		if math.Abs(u) > g.Width/2+slack || math.Abs(v) > g.Height/2+slack {
+			return false
+		}
+	}
+	return true
+}
+
+// rowSlack is how far, in row heights, a character row may reach past a crop for holdsRow:
+// 0.15 of a character's height is under a third of its width, which leaves it readable,
+// and covers the side bearings inside the character boxes.
+const rowSlack = 0.15

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lprd/lprd/ocr"
 	"github.com/lprd/lprd/ocr/models"
+	"github.com/lprd/lprd/ocr/synth"
 )
 
 // TestGencrops cuts crops out of synthetic lanes with the reader's detector: the set is what
@@ -103,6 +104,31 @@ func TestGencropsUsage(t *testing.T) {
 		{"-out", out, "-detector", "nope"}, {"-out", out, "extra"}} {
 		if rc := gencropsMain(args); rc != 2 {
 			t.Errorf("gencropsMain(%q) = %d; want 2", args, rc)
+		}
+	}
+}
+
+// TestHoldsRow: a crop is labelled only when it shows the whole character row.
+func TestHoldsRow(t *testing.T) {
+	row := synth.Quad{{100, 50}, {200, 50}, {200, 80}, {100, 80}} // 100 x 30 px
+	for _, tc := range []struct {
+		name string
+		g    ocr.Region
+		want bool
+	}{
+		{"loose", ocr.Region{CX: 150, CY: 65, Width: 140, Height: 50}, true},
+		{"tight within slack", ocr.Region{CX: 150, CY: 65, Width: 104, Height: 32}, true},
+		{"last character cut", ocr.Region{CX: 140, CY: 65, Width: 100, Height: 40}, false},
+		{"first characters missed", ocr.Region{CX: 175, CY: 65, Width: 90, Height: 40}, false},
+		{"rotated off", ocr.Region{CX: 150, CY: 65, Width: 110, Height: 34, Angle: 20}, false},
+		{"row unknown", ocr.Region{CX: 150, CY: 65, Width: 400, Height: 400}, false},
+	} {
+		q := row
+		if tc.name == "row unknown" {
+			q = synth.Quad{}
+		}
+		if got := holdsRow(tc.g, q); got != tc.want {
+			t.Errorf("%s: holdsRow = %v; want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -140,6 +140,10 @@ type Composite struct {
 	// Texts are the labels of Plates, in order: "" for a plate of the background kept as it
 	// is (a real plate, whose text the background's labels do not give).
 	Texts []string
+	// TextQuads are the plates' character rows in frame pixels (the union of the character
+	// boxes mapped with the plate), in order; the zero Quad where it is not known (a plate
+	// kept from the background).
+	TextQuads []Quad
 	// LowContrast counts plates whose grey standard deviation inside the box is under 0.05
 	// (of full scale) after all effects.
 	LowContrast int
@@ -155,6 +159,7 @@ func RenderComposite(seed int64, opt CompositeOptions) Composite {
 	var fr *Grey
 	var plates []Quad
 	var texts, kept []string // kept: the background's own plates' texts, where known
+	var rows []Quad
 	boxes := opt.Boxes
 	if opt.Background != nil {
 		fr = opt.Background.Clone()
@@ -177,7 +182,7 @@ func RenderComposite(seed int64, opt CompositeOptions) Composite {
 		for i, b := range boxes {
 			if rng.Float64() < 0.35 { // keep the real plate as it is
 				plates = append(plates, BoxQuad(b))
-				texts = append(texts, "")
+				texts, rows = append(texts, ""), append(rows, Quad{})
 				if i < len(kept) {
 					texts[len(texts)-1] = kept[i]
 				}
@@ -185,8 +190,8 @@ func RenderComposite(seed int64, opt CompositeOptions) Composite {
 			}
 			w := float64(b.Dx()) * uniform(rng, 0.95, 1.1)
 			cx, cy := float64(b.Min.X+b.Max.X)/2, float64(b.Min.Y+b.Max.Y)/2
-			q, text := pasteComposite(fr, rng, seed, opt, cx, cy, w, ir)
-			plates, texts = append(plates, q), append(texts, text)
+			q, text, row := pasteComposite(fr, rng, seed, opt, cx, cy, w, ir)
+			plates, texts, rows = append(plates, q), append(texts, text), append(rows, row)
 		}
 		n := rng.IntN(3)
 		if len(boxes) == 0 {
@@ -198,12 +203,12 @@ func RenderComposite(seed int64, opt CompositeOptions) Composite {
 			if overlapsAny(BoxQuad(image.Rect(int(cx-0.8*w), int(cy-0.55*w), int(cx+0.8*w), int(cy+0.55*w))), plates) {
 				continue
 			}
-			q, text := pasteComposite(fr, rng, seed, opt, cx, cy, w, ir)
-			plates, texts = append(plates, q), append(texts, text)
+			q, text, row := pasteComposite(fr, rng, seed, opt, cx, cy, w, ir)
+			plates, texts, rows = append(plates, q), append(texts, text), append(rows, row)
 		}
 	}
 	sceneEffects(fr, rng, plates, ir, opt.Looks)
-	c := Composite{Frame: fr, Plates: plates, Texts: texts}
+	c := Composite{Frame: fr, Plates: plates, Texts: texts, TextQuads: rows}
 	for _, q := range plates {
 		if IsLowContrast(fr, q) {
 			c.LowContrast++
@@ -243,9 +248,9 @@ func greyStd(g *Grey, r image.Rectangle) float64 {
 }
 
 // pasteComposite renders a plate about w pixels wide, degrades it (contrast, exposure, IR,
-// frame) and maps it onto a perturbed quad centred at (cx, cy); it returns the plate's quad
-// and text.
-func pasteComposite(fr *Grey, rng *rand.Rand, seed int64, opt CompositeOptions, cx, cy, w float64, ir bool) (Quad, string) {
+// frame) and maps it onto a perturbed quad centred at (cx, cy); it returns the plate's quad,
+// text and character row.
+func pasteComposite(fr *Grey, rng *rand.Rand, seed int64, opt CompositeOptions, cx, cy, w float64, ir bool) (Quad, string, Quad) {
 	layout := "us"
 	if rng.Float64() < 0.25 {
 		layout = "mx"
@@ -299,7 +304,14 @@ func pasteComposite(fr *Grey, rng *rand.Rand, seed int64, opt CompositeOptions, 
 			})
 		}
 	}
-	return q, p.Text
+	tb := p.TextBand()
+	m := sceneUnitToQuad(q)
+	iw, ih := float64(p.Image.Rect.Dx()), float64(p.Image.Rect.Dy())
+	var row Quad
+	for i, c := range [4][2]int{{tb.Min.X, tb.Min.Y}, {tb.Max.X, tb.Min.Y}, {tb.Max.X, tb.Max.Y}, {tb.Min.X, tb.Max.Y}} {
+		row[i][0], row[i][1] = m.apply(float64(c[0])/iw, float64(c[1])/ih)
+	}
+	return q, p.Text, row
 }
 
 // growQuad enlarges q about its centre by fractions of its width (ax) and height (ay).
