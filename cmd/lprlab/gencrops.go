@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -94,6 +95,12 @@ type cropFrameResult struct {
 
 type cropStats struct{ frames, plates, found, pos, negs, partial int }
 
+// indexedFrame is a worker's result for frame i of the job.
+type indexedFrame struct {
+	i int64
+	r cropFrameResult
+}
+
 // gencrops renders frames seed, seed+1, ... on the workers and writes their crops in frame
 // order until n are written, negatives capped at the job's share, so that a set is
 // reproducible.
@@ -106,49 +113,9 @@ func gencrops(job cropJob, out string) (cropStats, error) {
 	defer fx.Close()
 	w := bufio.NewWriterSize(fx, 1<<20)
 	var labels []string
-	next := make(chan int64)
-	results := make(chan struct {
-		i int64
-		r cropFrameResult
-	}, 2*job.workers)
+	results := make(chan indexedFrame, 2*job.workers)
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range max(1, job.workers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fr, err := ocr.NewFrameReader(ocr.FrameReaderOptions{DetectorKind: job.kind})
-			if err != nil {
-				results <- struct {
-					i int64
-					r cropFrameResult
-				}{-1, cropFrameResult{err: err}}
-				return
-			}
-			defer fr.Close()
-			for i := range next {
-				r := cropFrame(fr, job.frames, job.seed+i)
-				select {
-				case results <- struct {
-					i int64
-					r cropFrameResult
-				}{i, r}:
-				case <-stop:
-					return
-				}
-			}
-		}()
-	}
-	go func() {
-		defer close(next)
-		for i := int64(0); ; i++ {
-			select {
-			case next <- i:
-			case <-stop:
-				return
-			}
-		}
-	}()
+	wg := startCropWorkers(job, results, stop)
 	pending := map[int64]cropFrameResult{}
 	var ferr error
 	for want := int64(0); len(labels) < job.n && ferr == nil; {
@@ -158,31 +125,10 @@ func gencrops(job cropJob, out string) (cropStats, error) {
 			break
 		}
 		pending[res.i] = res.r
-		for r, ok := pending[want]; ok && len(labels) < job.n; r, ok = pending[want] {
+		for r, ok := pending[want]; ok && len(labels) < job.n && ferr == nil; r, ok = pending[want] {
 			delete(pending, want)
 			want++
-			st.frames++
-			st.plates += r.plates
-			st.found += r.found
-			st.partial += r.partial
-			for _, s := range r.samples {
-				if len(labels) == job.n {
-					break
-				}
-				if s.neg && float64(st.negs+1) > job.neg*float64(len(labels)+1) {
-					continue
-				}
-				if _, err := w.Write(s.pix); err != nil {
-					ferr = err
-					break
-				}
-				labels = append(labels, s.label)
-				if s.neg {
-					st.negs++
-				} else {
-					st.pos++
-				}
-			}
+			ferr = st.take(r, job, &labels, w)
 		}
 	}
 	close(stop)
@@ -202,6 +148,72 @@ func gencrops(job cropJob, out string) (cropStats, error) {
 		return st, err
 	}
 	return st, fx.Close()
+}
+
+// startCropWorkers starts the job's workers, each with its own FrameReader, and the feeder of
+// frame indices; all stop when stop is closed.
+func startCropWorkers(job cropJob, results chan<- indexedFrame, stop <-chan struct{}) *sync.WaitGroup {
+	next := make(chan int64)
+	var wg sync.WaitGroup
+	for range max(1, job.workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fr, err := ocr.NewFrameReader(ocr.FrameReaderOptions{DetectorKind: job.kind})
+			if err != nil {
+				select {
+				case results <- indexedFrame{-1, cropFrameResult{err: err}}:
+				case <-stop:
+				}
+				return
+			}
+			defer fr.Close()
+			for i := range next {
+				select {
+				case results <- indexedFrame{i, cropFrame(fr, job.frames, job.seed+i)}:
+				case <-stop:
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(next)
+		for i := int64(0); ; i++ {
+			select {
+			case next <- i:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	return &wg
+}
+
+// take writes one frame's crops until the job has n, the negatives within their share.
+func (st *cropStats) take(r cropFrameResult, job cropJob, labels *[]string, w io.Writer) error {
+	st.frames++
+	st.plates += r.plates
+	st.found += r.found
+	st.partial += r.partial
+	for _, s := range r.samples {
+		if len(*labels) == job.n {
+			break
+		}
+		if s.neg && float64(st.negs+1) > job.neg*float64(len(*labels)+1) {
+			continue
+		}
+		if _, err := w.Write(s.pix); err != nil {
+			return err
+		}
+		*labels = append(*labels, s.label)
+		if s.neg {
+			st.negs++
+		} else {
+			st.pos++
+		}
+	}
+	return nil
 }
 
 func writeLines(path string, lines []string) error {
