@@ -226,8 +226,15 @@ func proveReplayDefault(e *proveEnv) proveRow {
 	}
 	defer c.Disconnect(100)
 	first := outcome(publisher{c}, l, f.topic, f.envs[3])
+	// The state is saved just after the read is output: wait for it (a loaded
+	// machine can take a moment) before the kill, so the row tests the default
+	// path and not the race between output and save.
+	var states []string
+	waitFor(5*time.Second, func() bool {
+		states, _ = filepath.Glob(filepath.Join(xdg, "lprctl", "listen-*.json"))
+		return len(states) > 0
+	})
 	l.proc.stop(syscall.SIGKILL, 5*time.Second)
-	states, _ := filepath.Glob(filepath.Join(xdg, "lprctl", "listen-*.json"))
 	l2, err := e.listenWith(dir, env, unset)
 	if err != nil {
 		return failRow("restart: %v", err)
