@@ -30,9 +30,10 @@ func evalsynthMain(args []string) int {
 	regions := fs.String("regions", "us", "plate-format regions (empty: none)")
 	kind := fs.String("detector", string(ocr.DefaultDetector), "plate detector: classical, learned or both")
 	budget := fs.Int("budget", 0, "regions read per frame (0: the reader's default, ocr.FrameReaderOptions.ReadBudget)")
+	ir := fs.Bool("ir", false, "the night IR look on every frame (bright retro-reflective plates, dark scene, no colour): the IR set")
 	minConf := fs.Float64("min-conf", 0, "least confidence of a frame's read (0: the reader's default, ocr.FrameReaderOptions.MinConfidence)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: lprlab evalsynth [-scenes DIR] [-n 300] [-model FILE] [-regions us] [-detector KIND] [-budget N] [-min-conf C]\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: lprlab evalsynth [-scenes DIR] [-n 300] [-model FILE] [-regions us] [-detector KIND] [-budget N] [-min-conf C] [-ir]\n\n"+
 			"Reads rendered validation frames with the whole reader; prints plates read right (top-1, top-5),\n"+
 			"plates with a read (IoU >= 0.4), false reads (touching no plate) per frame, median ms per frame.")
 		fs.PrintDefaults()
@@ -73,7 +74,7 @@ func evalsynthMain(args []string) int {
 		return 1
 	}
 	defer fr.Close()
-	s, err := evalSynth(fr, held, *seed, *n)
+	s, err := evalSynth(fr, held, *seed, *n, *ir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lprlab evalsynth:", err)
 		return 1
@@ -87,10 +88,10 @@ type synthScore struct {
 	ms                                            []float64
 }
 
-func evalSynth(fr *ocr.FrameReader, held []roFrame, seed int64, n int) (synthScore, error) {
+func evalSynth(fr *ocr.FrameReader, held []roFrame, seed int64, n int, ir bool) (synthScore, error) {
 	var s synthScore
 	for i := range n {
-		c, err := cropComposite(held, seed+int64(i))
+		c, err := cropComposite(held, seed+int64(i), ir)
 		if err != nil {
 			return s, err
 		}
