@@ -1,0 +1,65 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/lprd/lprd/ocr"
+	"github.com/lprd/lprd/ocr/plateformat"
+)
+
+// TestEvalSynth reads a few rendered lanes with the whole reader: every frame is counted, the
+// plates it scores are those of known text, and the counts hold together. With -ir the frames
+// are the night IR look: the scene is darker than by day.
+func TestEvalSynth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders frames")
+	}
+	rules, err := plateformat.Load("us")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := ocr.NewFrameReader(ocr.FrameReaderOptions{Rules: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Close()
+	const n = 6
+	for _, ir := range []bool{false, true} {
+		s, err := evalSynth(fr, nil, evalDetSeed, n, ir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.frames != n || len(s.ms) != n || s.plates == 0 {
+			t.Fatalf("ir %v: %d frames, %d times, %d plates; want %d, %d, some", ir, s.frames, len(s.ms), s.plates, n, n)
+		}
+		if s.read > s.top5 || s.top5 > s.found || s.found > s.plates {
+			t.Errorf("ir %v: read %d, top-5 %d, found %d, plates %d: want read <= top-5 <= found <= plates", ir, s.read, s.top5, s.found, s.plates)
+		}
+	}
+	day, err := cropComposite(nil, evalDetSeed, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	night, err := cropComposite(nil, evalDetSeed, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean := func(p []byte) float64 {
+		var s float64
+		for _, v := range p {
+			s += float64(v)
+		}
+		return s / float64(len(p))
+	}
+	if d, n := mean(day.Frame.Bytes()), mean(night.Frame.Bytes()); n >= d {
+		t.Errorf("mean grey by day %.1f, IR %.1f: want the IR scene darker", d, n)
+	}
+}
+
+func TestEvalSynthUsage(t *testing.T) {
+	for _, args := range [][]string{{"-n", "0"}, {"-budget", "-1"}, {"-min-conf", "1"}, {"-detector", "nope"}, {"extra"}} {
+		if rc := evalsynthMain(args); rc != 2 {
+			t.Errorf("evalsynthMain(%q) = %d; want 2", args, rc)
+		}
+	}
+}
