@@ -82,7 +82,7 @@ type PlateCandidate struct {
 // character's shape are chained left to right (similar height, on one line, close together);
 // the longest plausible chain is the candidate: its centre, tilt (Theil-Sen slope of the blob
 // centres), character height and length give the plate's region. Rows of 5-8 characters rank
-// first; rows along the frame's top or bottom edge (camera overlays) rank last.
+// first; rows along the frame's top or bottom edge (camera overlays) are dropped.
 //
 // The recognizer then reads the best few candidates (FrameReader), which rejects what is not a
 // plate at little cost. A Locator owns its scratch Mats: one per worker goroutine, not safe for
@@ -332,10 +332,8 @@ func (l *Locator) verify(grey gocv.Mat, r image.Rectangle) {
 			continue
 		}
 		c.Box = plateBox(c, fw, fh)
-		// Text along the top or bottom edge of a frame is most often a camera's burned-in
-		// overlay (time, camera name); a plate there is cut off anyway.
-		if edge := fh / 40; c.Band.Min.Y <= edge || c.Band.Max.Y >= fh-edge {
-			c.Score -= 4
+		if atFrameEdge(c.Band, fh) {
+			continue
 		}
 		l.cands = append(l.cands, c)
 	}
@@ -454,6 +452,18 @@ func (l *Locator) periodic(chain []int) bool {
 		return math.Sqrt(math.Max(0, ss/n-m*m)) / math.Max(m, 1e-6)
 	}
 	return cv(sw, sww) < 0.06 && cv(sf, sff) < 0.06
+}
+
+// atFrameEdge reports whether a character row lies along the top or bottom edge of a frame of
+// height fh (within fh/40). Such a row is a camera's burned-in overlay (date, time, camera
+// name) far more often than a plate, and a plate there has its border cut off by the frame
+// and its characters at risk: a lane camera sees the vehicle again in the next frames, higher
+// or lower. The row is dropped, not ranked last: the recognizer reads an overlay's digits as
+// confidently as a plate's, so a ranked-last overlay is still read whenever a frame has fewer
+// candidates than the read budget.
+func atFrameEdge(band image.Rectangle, fh int) bool {
+	edge := fh / 40
+	return band.Min.Y <= edge || band.Max.Y >= fh-edge
 }
 
 // rowScore prefers rows of as many characters as plates have (5-8); longer rows are text

@@ -128,10 +128,22 @@ func fenceBars(fr *Grey, rng *rand.Rand) {
 	}
 }
 
-// timestamp writes a camera's date and time overlay, white.
+// timestampFormats are the layouts of camera overlays: spaced, dashed, run together (a
+// plate-like run of digits) with wide gaps between the fields, camera name first. The renderer has no ':' or '/', so '.' and
+// '-' stand for them.
+var timestampFormats = [...]string{
+	"%04d %02d %02d  %02d %02d %02d  CAM%d",
+	"%04d-%02d-%02d     %02d.%02d.%02d     CAM%d",
+	"%04d%02d%02d     %02d%02d%02d%02[3]d     %d",
+	"%[7]d %02[2]d-%02[3]d-%04[1]d %02[4]d.%02[5]d.%02[6]d",
+}
+
+// timestamp writes a camera's date and time overlay, white: in half the frames against the
+// frame's top or bottom edge and in a corner, as most cameras burn it in, else anywhere
+// along the top or bottom tenth.
 func timestamp(fr *Grey, rng *rand.Rand) {
-	s := fmt.Sprintf("%04d %02d %02d  %02d %02d %02d  CAM%d", 2019+rng.IntN(8), 1+rng.IntN(12), 1+rng.IntN(28),
-		rng.IntN(24), rng.IntN(60), rng.IntN(60), 1+rng.IntN(9))
+	s := fmt.Sprintf(timestampFormats[rng.IntN(len(timestampFormats))], 2019+rng.IntN(8), 1+rng.IntN(12),
+		1+rng.IntN(28), rng.IntN(24), rng.IntN(60), rng.IntN(60), 1+rng.IntN(9))
 	capH := uniform(rng, 12, 30) * float64(fr.W) / 1280
 	fs := goFontSet()
 	fa := fs.plate[rng.IntN(len(fs.plate))]
@@ -141,6 +153,14 @@ func timestamp(fr *Grey, rng *rand.Rand) {
 	drawString(cv, fa, s, float64(cvW)/2, capH*1.4, capH, 1, float64(cvW), rgb{255, 255, 255}, 1)
 	x0 := int(uniform(rng, 0, math.Max(1, float64(fr.W-cvW))))
 	y0 := int(uniform(rng, 0, 0.1)*float64(fr.H)) + 2
+	if rng.Float64() < 0.5 {
+		// Against the edge: the glyphs' top (or bottom) a few pixels from it, in a corner.
+		y0 = -int(capH*0.4) + rng.IntN(3)
+		x0 = rng.IntN(8)
+		if rng.Float64() < 0.5 {
+			x0 = fr.W - cvW - rng.IntN(8)
+		}
+	}
 	if rng.Float64() < 0.4 {
 		y0 = fr.H - cvH - y0
 	}
