@@ -34,6 +34,10 @@ type Detection struct {
 	// (CropAuto), as the recognizer was trained, rather than the whole plate.
 	Band    Region
 	HasBand bool
+	// Stacked says the plate has two character rows of the same height (a stacked
+	// plate), Rows[0] above Rows[1]; the reader reads each and joins the texts, top first.
+	Stacked bool
+	Rows    [2]Region
 	// Score ranks detections of one frame; higher is more plate-like.
 	Score float64
 }
@@ -68,7 +72,15 @@ func (l *Locator) Detect(grey gocv.Mat) []Detection {
 
 // Detection describes the candidate as a [Detector] result.
 func (c PlateCandidate) Detection() Detection {
-	return Detection{Box: c.Box, Plate: c.PlateRegion(), Band: c.BandRegion(), HasBand: c.Chars >= fullRowChars, Score: c.Score}
+	d := Detection{Box: c.Box, Plate: c.PlateRegion(), Band: c.BandRegion(), HasBand: c.Chars >= fullRowChars, Score: c.Score}
+	if c.Stack != nil {
+		d.Stacked = true
+		d.Rows = [2]Region{d.Band, c.Stack.BandRegion()}
+		if d.Rows[1].CY < d.Rows[0].CY {
+			d.Rows[0], d.Rows[1] = d.Rows[1], d.Rows[0]
+		}
+	}
+	return d
 }
 
 var _ Detector = (*Locator)(nil)

@@ -65,6 +65,18 @@ type PlateCandidate struct {
 	Dark bool
 	// Score ranks candidates; higher is more plate-like.
 	Score float64
+	// Stack is the plate's other character row when it has two of the same height, one
+	// above the other (a stacked plate: motorcycles, trailers, some special plates), in the
+	// same terms (Band, centre, tilt, height, width, count); nil for a one-row plate.
+	Stack *PlateCandidate
+}
+
+// allChars is the number of characters in the candidate's rows.
+func (c PlateCandidate) allChars() int {
+	if c.Stack != nil {
+		return c.Chars + c.Stack.Chars
+	}
+	return c.Chars
 }
 
 // Locator finds plate candidates in grey frames in two steps.
@@ -99,6 +111,7 @@ type Locator struct {
 	blobs  []blob
 	chain  []int
 	best   []int
+	skip   []bool // blobs stackedRow leaves out of the rows it grows
 	cands  []PlateCandidate
 	dets   []Detection
 }
@@ -174,7 +187,7 @@ func (l *Locator) Locate(grey gocv.Mat) []PlateCandidate {
 			verified++
 		}
 	}
-	l.cands = nmsCandidates(l.cands)
+	l.cands = nmsCandidates(pairStacked(l.cands, w, h))
 	if len(l.cands) > l.opt.MaxCandidates {
 		l.cands = l.cands[:l.opt.MaxCandidates]
 	}
@@ -321,13 +334,10 @@ func (l *Locator) verify(grey gocv.Mat, r image.Rectangle) {
 			continue
 		}
 		c.Dark = dark
-		// back to frame pixels
-		c.CenterX = float64(rr.Min.X) + c.CenterX/k
-		c.CenterY = float64(rr.Min.Y) + c.CenterY/k
-		c.CharHeight /= k
-		c.TextWidth /= k
-		c.Band = image.Rect(rr.Min.X+int(float64(c.Band.Min.X)/k), rr.Min.Y+int(float64(c.Band.Min.Y)/k),
-			rr.Min.X+int(float64(c.Band.Max.X)/k+0.5), rr.Min.Y+int(float64(c.Band.Max.Y)/k+0.5))
+		c.toFrame(rr.Min, k)
+		if c.Stack != nil {
+			c.Stack.toFrame(rr.Min, k)
+		}
 		if c.TextWidth < float64(l.opt.MinPlateWidth)*0.5 {
 			continue
 		}
@@ -337,6 +347,17 @@ func (l *Locator) verify(grey gocv.Mat, r image.Rectangle) {
 		}
 		l.cands = append(l.cands, c)
 	}
+}
+
+// toFrame maps a row found in a region scaled by k whose top-left corner is o back to frame
+// pixels.
+func (c *PlateCandidate) toFrame(o image.Point, k float64) {
+	c.CenterX = float64(o.X) + c.CenterX/k
+	c.CenterY = float64(o.Y) + c.CenterY/k
+	c.CharHeight /= k
+	c.TextWidth /= k
+	c.Band = image.Rect(o.X+int(float64(c.Band.Min.X)/k), o.Y+int(float64(c.Band.Min.Y)/k),
+		o.X+int(float64(c.Band.Max.X)/k+0.5), o.Y+int(float64(c.Band.Max.Y)/k+0.5))
 }
 
 // rowOf segments l.roiBin (white = ink) into blobs and returns the longest row of character-like
@@ -391,7 +412,86 @@ func (l *Locator) rowOf(rh int) (PlateCandidate, bool) {
 	if len(l.best) == 0 {
 		return PlateCandidate{}, false
 	}
-	return l.describe(l.best, bestScore), true
+	c := l.describe(l.best, bestScore)
+	if len(l.best) <= maxStackedRow {
+		if s, ok := l.stackedRow(c); ok {
+			c.Stack = &s
+			c.Score = math.Max(c.Score, rowScore(c.allChars()))
+		}
+	}
+	return c, true
+}
+
+// maxStackedRow is the longest row of a stacked plate: its rows carry 2 to 5 characters.
+const maxStackedRow = 5
+
+// stackedRow looks, among the blobs left out of the best row l.best (described by c), for the
+// other row of a stacked plate: at least two blobs of the same height (within a quarter),
+// centred 1.05 to 1.9 character heights above or below c (two rows of equal height with a gap
+// of up to 0.9 heights between them), spanning the same columns (overlapping by 60 % of the
+// narrower row). The longest such row wins.
+func (l *Locator) stackedRow(c PlateCandidate) (PlateCandidate, bool) {
+	l.skip = slices.Grow(l.skip[:0], len(l.blobs))[:len(l.blobs)]
+	clear(l.skip)
+	for _, k := range l.best {
+		l.skip[k] = true
+	}
+	defer func() { l.skip = l.skip[:0] }()
+	var best PlateCandidate
+	found := false
+	for s := range l.blobs {
+		if l.skip[s] {
+			continue
+		}
+		l.growChain(s)
+		l.chain = l.trimFrame(l.chain)
+		if len(l.chain) < 2 || len(l.chain) > maxStackedRow || (found && len(l.chain) <= best.Chars) || l.periodic(l.chain) {
+			continue
+		}
+		if r := l.describe(l.chain, 0); stackable(c, r) {
+			best, found = r, true
+		}
+	}
+	return best, found
+}
+
+// stackable reports whether r can be the other row of a stacked plate whose row is c: rows of
+// 2 to maxStackedRow characters of the same height (within a quarter), centred 1.05 to 1.9
+// character heights apart (two rows of equal height with a gap of up to 0.9 heights), over
+// the same columns (overlapping by 60 % of the narrower row).
+func stackable(c, r PlateCandidate) bool {
+	hr := r.CharHeight / c.CharHeight
+	d := math.Abs(r.CenterY - c.CenterY)
+	lo, hi := max(r.Band.Min.X, c.Band.Min.X), min(r.Band.Max.X, c.Band.Max.X)
+	return r.Chars >= 2 && r.Chars <= maxStackedRow && c.Chars <= maxStackedRow && hr >= 0.8 && hr <= 1.25 &&
+		d >= 1.05*c.CharHeight && d <= 1.9*c.CharHeight && float64(hi-lo) >= 0.6*float64(min(r.Band.Dx(), c.Band.Dx()))
+}
+
+// pairStacked joins candidates that are the two rows of one stacked plate, each found in its
+// own region: the row of more characters keeps the other as its Stack. It returns cands
+// with the joined rows removed.
+func pairStacked(cands []PlateCandidate, fw, fh int) []PlateCandidate {
+	for i := 0; i < len(cands); i++ {
+		if cands[i].Stack != nil {
+			continue
+		}
+		for j := i + 1; j < len(cands); j++ {
+			a, b := &cands[i], &cands[j]
+			if b.Stack != nil || a.Dark != b.Dark || !stackable(*a, *b) {
+				continue
+			}
+			if b.Chars > a.Chars || (b.Chars == a.Chars && b.Score > a.Score) {
+				*a, *b = *b, *a
+			}
+			other := *b
+			a.Stack = &other
+			a.Score = math.Max(a.Score, rowScore(a.allChars()))
+			a.Box = plateBox(*a, fw, fh)
+			cands = slices.Delete(cands, j, j+1)
+			break
+		}
+	}
+	return cands
 }
 
 // growChain sets l.chain to the row grown from blob s: the next member is the
@@ -404,6 +504,9 @@ func (l *Locator) growChain(s int) {
 		c := l.blobs[cur]
 		next, nextGap := -1, math.MaxFloat64
 		for j := cur + 1; j < len(l.blobs); j++ {
+			if len(l.skip) > 0 && l.skip[j] {
+				continue
+			}
 			b := l.blobs[j]
 			gap := float64(b.x - (c.x + c.w))
 			if gap > 1.5*float64(c.h) {
@@ -561,7 +664,7 @@ func nmsCandidates(c []PlateCandidate) []PlateCandidate {
 	for _, x := range c {
 		keep := true
 		for _, y := range out {
-			if iou(x.Band, y.Band) > 0.3 || x.Band.In(y.Box) && y.Chars >= x.Chars {
+			if iou(x.Band, y.Band) > 0.3 || x.Band.In(y.Box) && y.allChars() >= x.Chars {
 				keep = false
 				break
 			}

@@ -305,16 +305,23 @@ func (f *FrameReader) Crops(frame gocv.Mat, yield func(Detection, Region, gocv.M
 
 // readCandidate reads one detection and applies the rules.
 func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool) {
-	crop, _ := f.crop(grey, c)
-	rd, err := f.rec.Read(crop)
+	var rd Reading
+	var err error
+	// The rules' repairs are scored by the network's probability of the repaired text,
+	// which is that of the one view read when the band finder is off (and no such thing
+	// for two rows read apart).
+	var prob func(string) float32
+	if c.Stacked {
+		rd, err = f.readStacked(grey, c)
+	} else {
+		crop, _ := f.crop(grey, c)
+		rd, err = f.rec.Read(crop)
+		if !f.opt.BandFinder {
+			prob = f.rec.TextProb
+		}
+	}
 	if err != nil || len(rd.Candidates) == 0 {
 		return PlateRead{}, false
-	}
-	// The rules' repairs are scored by the network's probability of the repaired text,
-	// which is that of the one view read when the band finder is off.
-	var prob func(string) float32
-	if !f.opt.BandFinder {
-		prob = f.rec.TextProb
 	}
 	ranked := withinLength(f.opt.Rules.RankScored(rd.Candidates, prob), f.opt.MaxChars)
 	if len(ranked) == 0 {
@@ -334,6 +341,38 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool
 		r.Candidates[i] = plateformat.Candidate{Text: x.Text, Confidence: x.Confidence}
 	}
 	return r, true
+}
+
+// stackedCandidates is how many readings of each row of a stacked plate are joined.
+const stackedCandidates = 4
+
+// readStacked reads the two rows of a stacked plate apart, each cut as a band, and joins them,
+// top row first: the candidates are the pairs of the rows' best readings, with the product of
+// their confidences.
+func (f *FrameReader) readStacked(grey gocv.Mat, c Detection) (Reading, error) {
+	var rows [2]Reading
+	for i, g := range c.Rows {
+		rd, err := f.rec.Read(f.rect.Crop(grey, g, bandW, bandH))
+		if err != nil {
+			return Reading{}, err
+		}
+		if len(rd.Candidates) == 0 {
+			return Reading{}, nil
+		}
+		rows[i] = rd
+	}
+	var out Reading
+	for _, a := range rows[0].Candidates[:min(stackedCandidates, len(rows[0].Candidates))] {
+		for _, b := range rows[1].Candidates[:min(stackedCandidates, len(rows[1].Candidates))] {
+			out.Candidates = append(out.Candidates, Candidate{Text: a.Text + b.Text, Confidence: a.Confidence * b.Confidence})
+		}
+	}
+	slices.SortStableFunc(out.Candidates, func(a, b Candidate) int { return cmp.Compare(b.Confidence, a.Confidence) })
+	out.Text, out.Confidence = out.Candidates[0].Text, out.Candidates[0].Confidence
+	if out.Text == rows[0].Text+rows[1].Text {
+		out.CharConf = append(slices.Clip(rows[0].CharConf), rows[1].CharConf...)
+	}
+	return out, nil
 }
 
 // withinLength keeps the candidates of at most maxChars characters, in order.

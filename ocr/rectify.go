@@ -71,6 +71,13 @@ func (r *Rectifier) Crop(frame gocv.Mat, g Region, outW, outH int) gocv.Mat {
 
 // PlateRegion is the whole plate around a candidate's character row, upright.
 func (c PlateCandidate) PlateRegion() Region {
+	if s := c.Stack; s != nil {
+		// Two rows: the plate spans both, with the margins of a one-row plate around them.
+		w := math.Max(math.Max(c.TextWidth, s.TextWidth)*1.3, c.CharHeight*3.3)
+		d := math.Hypot(s.CenterX-c.CenterX, s.CenterY-c.CenterY)
+		return Region{CX: (c.CenterX + s.CenterX) / 2, CY: (c.CenterY + s.CenterY) / 2, Width: w,
+			Height: math.Max(w/2, (d+c.CharHeight)*1.3), Angle: c.Angle}
+	}
 	w := math.Max(c.TextWidth*1.15, c.CharHeight*3.3)
 	h := w / 2
 	// US and Mexican plates carry a banner above the characters: the plate's centre is a little

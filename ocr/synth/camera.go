@@ -34,6 +34,10 @@ type CameraOptions struct {
 	Clean bool
 	// MaxTilt scales perspective and rotation; 0 means 1, negative means none.
 	MaxTilt float64
+	// Row, for a stacked plate, frames the band of row 1 (top) or 2 (bottom) alone, as the
+	// reader cuts a stacked plate's rows (the label is then Plate.Row's text); 0: the crop
+	// of Crop.
+	Row int
 }
 
 // Photograph returns plate p as a lane camera would see it, cropped around
@@ -70,6 +74,10 @@ func Photograph(p Plate, seed int64, opt CameraOptions) *image.RGBA {
 		return lo + (hi-lo)*t*t
 	}
 	band := p.TextBand()
+	if opt.Row > 0 && p.TopChars > 0 {
+		_, band = p.Row(opt.Row)
+		mode = CropBand
+	}
 	if mode == CropBand && !band.Empty() {
 		bh := float64(band.Dy())
 		x0 = float64(band.Min.X) - W*margin(0.0, 0.12)

@@ -24,6 +24,10 @@ type Options struct {
 	// Plain draws only background, text and a border: no banner graphics,
 	// stickers, bolts or frames.
 	Plain bool
+	// Rows is 2 for a stacked plate (motorcycle, trailer and some special plates): the
+	// text in two rows of equal height, the first group (or the first half) above, and no
+	// banner. 0 or 1: one row. The label is the rows' characters top first.
+	Rows int
 }
 
 // DefaultWidth is the plate width when Options.Width is 0.
@@ -40,6 +44,28 @@ type Plate struct {
 	// CharBoxes are the boxes of the characters of Text, in order, in Image
 	// coordinates.
 	CharBoxes []image.Rectangle
+	// TopChars is, for a stacked (two-row) plate, how many of Text's characters (and
+	// CharBoxes) are in the top row; 0 for a one-row plate.
+	TopChars int
+}
+
+// Row returns the text and the band (the union of its character boxes) of row 1 (top) or 2
+// (bottom) of a stacked plate; of the whole text for a one-row plate.
+func (p Plate) Row(row int) (string, image.Rectangle) {
+	text, boxes := p.Text, p.CharBoxes
+	if p.TopChars > 0 {
+		switch row {
+		case 1:
+			text, boxes = text[:p.TopChars], boxes[:p.TopChars]
+		case 2:
+			text, boxes = text[p.TopChars:], boxes[p.TopChars:]
+		}
+	}
+	var r image.Rectangle
+	for _, b := range boxes {
+		r = r.Union(b)
+	}
+	return text, r
 }
 
 // TextBand returns the union of the character boxes.
@@ -143,6 +169,9 @@ func RenderPlate(seed int64, opt Options) Plate {
 
 	// Banner.
 	plateFace := pickPlateFace(rng, fs)
+	if opt.Rows == 2 {
+		return renderStacked(cv, rng, fs, plateFace, text, layout, ink, opt.Plain)
+	}
 	if !opt.Plain && rng.Float64() < 0.88 {
 		drawBanner(cv, rng, fs, layout, ink, darkOnLight)
 	}

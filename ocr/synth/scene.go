@@ -37,6 +37,8 @@ type Vehicle struct {
 	PlateSeed    int64
 	// Plain draws the plate without banner graphics and frames.
 	Plain bool
+	// Rows is 2 for a stacked, two-row plate (RenderPlate's Options.Rows).
+	Rows int
 	// NoPlate draws the vehicle without a plate.
 	NoPlate bool
 	// Colour of the body; zero picks one from PlateSeed.
@@ -95,7 +97,7 @@ func RenderScene(seed int64, opt SceneOptions) Scene {
 		if v.NoPlate {
 			continue
 		}
-		p := RenderPlate(v.PlateSeed, Options{Width: v.PlateWidth, Text: v.Text, Layout: v.Layout, GoFontsOnly: opt.GoFontsOnly, Plain: v.Plain})
+		p := RenderPlate(v.PlateSeed, Options{Width: v.PlateWidth, Text: v.Text, Layout: v.Layout, GoFontsOnly: opt.GoFontsOnly, Plain: v.Plain, Rows: v.Rows})
 		plates = append(plates, pastePlate(img, p, v))
 	}
 	if opt.Noise > 0 {

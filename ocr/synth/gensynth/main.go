@@ -44,12 +44,23 @@ func main() {
 	}
 }
 
+// stackedShare is the share of samples that are one row of a stacked (two-row) plate, cut
+// as the reader cuts those rows: one in twenty, about as often as such plates (motorcycles,
+// trailers) pass a lane.
+const stackedShare = 0.05
+
 // sample renders sample seed and returns its prepared input image and label.
 func sample(seed int64, goOnly bool, bgr, grey, dst *gocv.Mat) ([]byte, string, error) {
 	// Plates are rendered at 180-320 px, above the 60-260 px of the photograph.
-	width := 180 + int(uint64(seed)*2654435761%141)
-	p := synth.RenderPlate(seed, synth.Options{Width: width, GoFontsOnly: goOnly})
-	img := synth.Photograph(p, seed, synth.CameraOptions{})
+	h := uint64(seed) * 2654435761
+	width := 180 + int(h%141)
+	opt, cam := synth.Options{Width: width, GoFontsOnly: goOnly}, synth.CameraOptions{}
+	if m := mix(uint64(seed)); float64(m%1000) < stackedShare*1000 {
+		opt.Rows, cam.Row = 2, 1+int(m>>32%2)
+	}
+	p := synth.RenderPlate(seed, opt)
+	img := synth.Photograph(p, seed, cam)
+	label, _ := p.Row(cam.Row)
 	if err := toBGR(img, bgr); err != nil {
 		return nil, "", err
 	}
@@ -60,7 +71,15 @@ func sample(seed int64, goOnly bool, bgr, grey, dst *gocv.Mat) ([]byte, string, 
 	if err != nil {
 		return nil, "", err
 	}
-	return append([]byte(nil), b...), p.Text, nil
+	return append([]byte(nil), b...), label, nil
+}
+
+// mix is splitmix64's finalizer: a seed's well-spread hash.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 func toBGR(img *image.RGBA, dst *gocv.Mat) error {
