@@ -416,7 +416,6 @@ func (l *Locator) rowOf(rh int) (PlateCandidate, bool) {
 	if len(l.best) <= maxStackedRow {
 		if s, ok := l.stackedRow(c); ok {
 			c.Stack = &s
-			c.Score = math.Max(c.Score, rowScore(c.allChars()))
 		}
 	}
 	return c, true
@@ -429,7 +428,8 @@ const maxStackedRow = 5
 // other row of a stacked plate: at least two blobs of the same height (within a quarter),
 // centred 1.05 to 1.9 character heights above or below c (two rows of equal height with a gap
 // of up to 0.9 heights between them), spanning the same columns (overlapping by 60 % of the
-// narrower row). The longest such row wins.
+// narrower row). The longest such row wins; rows both above and below (a grid of windows or
+// slats, a sign's lines) are no stacked plate.
 func (l *Locator) stackedRow(c PlateCandidate) (PlateCandidate, bool) {
 	l.skip = slices.Grow(l.skip[:0], len(l.blobs))[:len(l.blobs)]
 	clear(l.skip)
@@ -438,21 +438,24 @@ func (l *Locator) stackedRow(c PlateCandidate) (PlateCandidate, bool) {
 	}
 	defer func() { l.skip = l.skip[:0] }()
 	var best PlateCandidate
-	found := false
+	found, above, below := false, false, false
 	for s := range l.blobs {
 		if l.skip[s] {
 			continue
 		}
 		l.growChain(s)
 		l.chain = l.trimFrame(l.chain)
-		if len(l.chain) < 2 || len(l.chain) > maxStackedRow || (found && len(l.chain) <= best.Chars) || l.periodic(l.chain) {
+		if len(l.chain) < 2 || len(l.chain) > maxStackedRow || l.periodic(l.chain) {
 			continue
 		}
 		if r := l.describe(l.chain, 0); stackable(c, r) {
-			best, found = r, true
+			above, below = above || r.CenterY < c.CenterY, below || r.CenterY > c.CenterY
+			if !found || r.Chars > best.Chars {
+				best, found = r, true
+			}
 		}
 	}
-	return best, found
+	return best, found && !(above && below)
 }
 
 // stackable reports whether r can be the other row of a stacked plate whose row is c: rows of
@@ -468,27 +471,48 @@ func stackable(c, r PlateCandidate) bool {
 }
 
 // pairStacked joins candidates that are the two rows of one stacked plate, each found in its
-// own region: the row of more characters keeps the other as its Stack. It returns cands
-// with the joined rows removed.
+// own region: two rows stackable with each other and with no third (a grid of windows or a
+// sign's lines has more). The row of more characters keeps the other as its Stack and its own
+// score: stacked plates are rare, and joining must not lift a pair of a sign's lines above a
+// one-row plate. It returns cands with the joined rows removed.
 func pairStacked(cands []PlateCandidate, fw, fh int) []PlateCandidate {
+	partner := func(i int) int {
+		p := -1
+		for j := range cands {
+			if j == i || cands[j].Dark != cands[i].Dark || cands[j].Stack != nil || !stackable(cands[i], cands[j]) {
+				continue
+			}
+			switch {
+			case p < 0:
+				p = j
+			case iou(cands[j].Band, cands[p].Band) > 0.3: // the same row found twice
+				if cands[j].Chars > cands[p].Chars {
+					p = j
+				}
+			default:
+				return -2 // a third row
+			}
+		}
+		return p
+	}
 	for i := 0; i < len(cands); i++ {
 		if cands[i].Stack != nil {
 			continue
 		}
-		for j := i + 1; j < len(cands); j++ {
-			a, b := &cands[i], &cands[j]
-			if b.Stack != nil || a.Dark != b.Dark || !stackable(*a, *b) {
-				continue
-			}
-			if b.Chars > a.Chars || (b.Chars == a.Chars && b.Score > a.Score) {
-				*a, *b = *b, *a
-			}
-			other := *b
-			a.Stack = &other
-			a.Score = math.Max(a.Score, rowScore(a.allChars()))
-			a.Box = plateBox(*a, fw, fh)
-			cands = slices.Delete(cands, j, j+1)
-			break
+		j := partner(i)
+		if j < 0 || partner(j) != i {
+			continue
+		}
+		a, b := &cands[i], &cands[j]
+		if b.Chars > a.Chars || (b.Chars == a.Chars && b.Score > a.Score) {
+			*a, *b = *b, *a
+		}
+		other := *b
+		a.Stack = &other
+		a.Box = plateBox(*a, fw, fh)
+		cands = slices.Delete(cands, j, j+1)
+		if j < i {
+			i--
 		}
 	}
 	return cands

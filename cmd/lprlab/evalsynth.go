@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -31,9 +32,11 @@ func evalsynthMain(args []string) int {
 	kind := fs.String("detector", string(ocr.DefaultDetector), "plate detector: classical, learned or both")
 	budget := fs.Int("budget", 0, "regions read per frame (0: the reader's default, ocr.FrameReaderOptions.ReadBudget)")
 	ir := fs.Bool("ir", false, "the night IR look on every frame (bright retro-reflective plates, dark scene, no colour): the IR set")
+	stacked := fs.Bool("stacked", false, "every plate stacked, in two rows: the stacked set")
+	misses := fs.Bool("misses", false, "list the plates not read right (frame seed, text, top reading at the plate)")
 	minConf := fs.Float64("min-conf", 0, "least confidence of a frame's read (0: the reader's default, ocr.FrameReaderOptions.MinConfidence)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: lprlab evalsynth [-scenes DIR] [-n 300] [-model FILE] [-regions us] [-detector KIND] [-budget N] [-min-conf C] [-ir]\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: lprlab evalsynth [-scenes DIR] [-n 300] [-model FILE] [-regions us] [-detector KIND] [-budget N] [-min-conf C] [-ir] [-stacked] [-misses]\n\n"+
 			"Reads rendered validation frames with the whole reader; prints plates read right (top-1, top-5),\n"+
 			"plates with a read (IoU >= 0.4), false reads (touching no plate) per frame, median ms per frame.")
 		fs.PrintDefaults()
@@ -74,7 +77,15 @@ func evalsynthMain(args []string) int {
 		return 1
 	}
 	defer fr.Close()
-	s, err := evalSynth(fr, held, *seed, *n, *ir)
+	look := synth.CompositeOptions{IR: *ir}
+	if *stacked {
+		look.Rows = 2
+	}
+	var missOut io.Writer
+	if *misses {
+		missOut = os.Stdout
+	}
+	s, err := evalSynth(fr, held, *seed, *n, look, missOut)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lprlab evalsynth:", err)
 		return 1
@@ -88,10 +99,12 @@ type synthScore struct {
 	ms                                            []float64
 }
 
-func evalSynth(fr *ocr.FrameReader, held []roFrame, seed int64, n int, ir bool) (synthScore, error) {
+// evalSynth reads n rendered frames from seed under look (its IR and Rows) and scores them;
+// with misses set it writes a line there for each plate not read right.
+func evalSynth(fr *ocr.FrameReader, held []roFrame, seed int64, n int, look synth.CompositeOptions, misses io.Writer) (synthScore, error) {
 	var s synthScore
 	for i := range n {
-		c, err := cropComposite(held, seed+int64(i), ir)
+		c, err := cropComposite(held, seed+int64(i), look)
 		if err != nil {
 			return s, err
 		}
@@ -114,14 +127,19 @@ func evalSynth(fr *ocr.FrameReader, held []roFrame, seed int64, n int, ir bool) 
 			s.plates++
 			b := q.Bounds()
 			var found, right, in5 bool
+			got := ""
 			for _, r := range reads {
 				if boxIoU4(b, r.Box) < 0.4 {
 					continue
 				}
 				found = true
+				got = cmp.Or(got, r.Text)
 				right = right || r.Text == c.Texts[j]
 				k := min(5, len(r.Candidates))
 				in5 = in5 || slices.ContainsFunc(r.Candidates[:k], func(x plateformat.Candidate) bool { return x.Text == c.Texts[j] })
+			}
+			if misses != nil && !right {
+				fmt.Fprintf(misses, "miss\t%d\t%s\t%q\t%v\n", seed+int64(i), c.Texts[j], got, b)
 			}
 			s.found += b2i(found)
 			s.read += b2i(right)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/lprd/lprd/ocr"
 	"github.com/lprd/lprd/ocr/plateformat"
+	"github.com/lprd/lprd/ocr/synth"
 )
 
 // TestEvalSynth reads a few rendered lanes with the whole reader: every frame is counted, the
@@ -24,23 +26,34 @@ func TestEvalSynth(t *testing.T) {
 	}
 	defer fr.Close()
 	const n = 6
-	for _, ir := range []bool{false, true} {
-		s, err := evalSynth(fr, nil, evalDetSeed, n, ir)
+	for _, look := range []synth.CompositeOptions{{}, {IR: true}, {Rows: 2}} {
+		var misses strings.Builder
+		s, err := evalSynth(fr, nil, evalDetSeed, n, look, &misses)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if s.frames != n || len(s.ms) != n || s.plates == 0 {
-			t.Fatalf("ir %v: %d frames, %d times, %d plates; want %d, %d, some", ir, s.frames, len(s.ms), s.plates, n, n)
+			t.Fatalf("%+v: %d frames, %d times, %d plates; want %d, %d, some", look, s.frames, len(s.ms), s.plates, n, n)
 		}
 		if s.read > s.top5 || s.top5 > s.found || s.found > s.plates {
-			t.Errorf("ir %v: read %d, top-5 %d, found %d, plates %d: want read <= top-5 <= found <= plates", ir, s.read, s.top5, s.found, s.plates)
+			t.Errorf("%+v: read %d, top-5 %d, found %d, plates %d: want read <= top-5 <= found <= plates", look, s.read, s.top5, s.found, s.plates)
+		}
+		if got := strings.Count(misses.String(), "\n"); got != s.plates-s.read {
+			t.Errorf("%+v: %d miss lines for %d plates not read right", look, got, s.plates-s.read)
 		}
 	}
-	day, err := cropComposite(nil, evalDetSeed, false)
+	stacked, err := cropComposite(nil, evalDetSeed, synth.CompositeOptions{Rows: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	night, err := cropComposite(nil, evalDetSeed, true)
+	if len(stacked.Plates) == 0 || len(stacked.TextQuads) != len(stacked.Plates) {
+		t.Fatalf("stacked frame: %d plates, %d rows", len(stacked.Plates), len(stacked.TextQuads))
+	}
+	day, err := cropComposite(nil, evalDetSeed, synth.CompositeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	night, err := cropComposite(nil, evalDetSeed, synth.CompositeOptions{IR: true})
 	if err != nil {
 		t.Fatal(err)
 	}

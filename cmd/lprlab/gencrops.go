@@ -239,7 +239,7 @@ func writeLines(path string, lines []string) error {
 // an end) are skipped, since their text is neither the plate's nor empty: a crop labelled
 // with characters it does not show teaches the network to invent characters.
 func cropFrame(fr *ocr.FrameReader, frames []roFrame, seed int64) cropFrameResult {
-	c, err := cropComposite(frames, seed, false)
+	c, err := cropComposite(frames, seed, synth.CompositeOptions{})
 	if err != nil {
 		return cropFrameResult{err: err}
 	}
@@ -297,7 +297,7 @@ func cropFrame(fr *ocr.FrameReader, frames []roFrame, seed int64) cropFrameResul
 // cameras and distances: rendered plates over a real training frame (half the frames, when
 // there are frames) or in a synthetic lane scene. A real frame's own plates are excluded from
 // the labels (their text is not known) and from the negatives (they overlap a plate).
-func cropComposite(frames []roFrame, seed int64, ir bool) (synth.Composite, error) {
+func cropComposite(frames []roFrame, seed int64, look synth.CompositeOptions) (synth.Composite, error) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0xc209))
 	zoom := math.Exp(uniformF(rng, math.Log(0.7), math.Log(1.5)))
 	if len(frames) > 0 && rng.Float64() < 0.5 {
@@ -305,10 +305,11 @@ func cropComposite(frames []roFrame, seed int64, ir bool) (synth.Composite, erro
 		if err != nil {
 			return synth.Composite{}, err
 		}
-		return synth.RenderComposite(seed, synth.CompositeOptions{Background: bg, Boxes: boxes, IR: ir}), nil
+		return synth.RenderComposite(seed, synth.CompositeOptions{Background: bg, Boxes: boxes, IR: look.IR, Rows: look.Rows}), nil
 	}
 	w := int(1280 * zoom)
-	return synth.RenderComposite(seed, synth.CompositeOptions{Width: w, Height: w * 9 / 16, NoPlates: rng.Float64() < 0.1, IR: ir}), nil
+	return synth.RenderComposite(seed, synth.CompositeOptions{Width: w, Height: w * 9 / 16, NoPlates: rng.Float64() < 0.1,
+		IR: look.IR, Rows: look.Rows}), nil
 }
 
 // holdsRow reports whether the region g holds the character row q whole: every corner of q

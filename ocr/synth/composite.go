@@ -96,6 +96,8 @@ type CompositeOptions struct {
 	// IR forces the night infrared look (bright retro-reflective plates, dark scene, no
 	// colour); otherwise it is one of the random looks.
 	IR bool
+	// Rows is 2 to render every pasted plate stacked, in two rows (Options.Rows).
+	Rows int
 	// NoPlates renders a plate-free frame (the background's own boxes are then hidden by
 	// cutting nothing: use it only with a plate-free background or none).
 	NoPlates bool
@@ -170,7 +172,7 @@ func RenderComposite(seed int64, opt CompositeOptions) Composite {
 		}
 		sc := RenderScene(seed, SceneOptions{Width: w, Height: h, GoFontsOnly: opt.GoFontsOnly, Noise: -1,
 			Vehicles: []Vehicle{{X: w/2 + rng.IntN(w/2) - w/4, Y: h/2 + rng.IntN(h/3), PlateWidth: (60 + rng.IntN(200)) * w / 1280,
-				Tilt: uniform(rng, -8, 8), Skew: uniform(rng, 0.85, 1.15), PlateSeed: seed, NoPlate: opt.NoPlates}}})
+				Tilt: uniform(rng, -8, 8), Skew: uniform(rng, 0.85, 1.15), PlateSeed: seed, NoPlate: opt.NoPlates, Rows: opt.Rows}}})
 		fr = GreyFromImage(sc.Image)
 		for _, p := range sc.Plates {
 			boxes = append(boxes, p.Box)
@@ -256,7 +258,7 @@ func pasteComposite(fr *Grey, rng *rand.Rand, seed int64, opt CompositeOptions, 
 		layout = "mx"
 	}
 	pw := int(math.Max(100, math.Min(320, 2*w)))
-	p := RenderPlate(seed*7+int64(rng.IntN(1<<20)), Options{Width: pw, Layout: layout, GoFontsOnly: opt.GoFontsOnly, Plain: rng.Float64() < 0.15})
+	p := RenderPlate(seed*7+int64(rng.IntN(1<<20)), Options{Width: pw, Layout: layout, GoFontsOnly: opt.GoFontsOnly, Plain: rng.Float64() < 0.15, Rows: opt.Rows})
 	pg := GreyFromImage(p.Image)
 	plateLook(pg, rng, ir, opt.Looks)
 	h := w * float64(pg.H) / float64(pg.W)
