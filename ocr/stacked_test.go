@@ -4,6 +4,8 @@ import (
 	"image"
 	"testing"
 
+	"gocv.io/x/gocv"
+
 	"github.com/lprd/lprd/ocr/synth"
 )
 
@@ -18,6 +20,13 @@ var stackedCases = []synth.Vehicle{
 	{X: 500, Y: 350, PlateWidth: 140, Text: "PRZ 4471"},
 }
 
+// stackedScene renders case i, v, of stackedCases with its plate stacked, and its grey frame.
+func stackedScene(t *testing.T, i int, v synth.Vehicle) (synth.Scene, gocv.Mat) {
+	v.Rows, v.PlateSeed = 2, int64(300+i)
+	sc := synth.RenderScene(int64(200+i), synth.SceneOptions{Vehicles: []synth.Vehicle{v}, GoFontsOnly: true})
+	return sc, greyMat(t, sc.Image)
+}
+
 // TestReadStackedPlates reads rendered scenes with a two-row plate and wants the rows
 // joined, top first, into the plate's text.
 func TestReadStackedPlates(t *testing.T) {
@@ -28,9 +37,7 @@ func TestReadStackedPlates(t *testing.T) {
 	defer fr.Close()
 	right := 0
 	for i, v := range stackedCases {
-		v.Rows, v.PlateSeed = 2, int64(300+i)
-		sc := synth.RenderScene(int64(200+i), synth.SceneOptions{Vehicles: []synth.Vehicle{v}, GoFontsOnly: true})
-		grey := greyMat(t, sc.Image)
+		sc, grey := stackedScene(t, i, v)
 		reads, err := fr.ReadMat(grey)
 		grey.Close()
 		if err != nil {
@@ -64,9 +71,7 @@ func TestLocateStacked(t *testing.T) {
 	defer l.Close()
 	missed := 0
 	for i, v := range stackedCases {
-		v.Rows, v.PlateSeed = 2, int64(300+i)
-		sc := synth.RenderScene(int64(200+i), synth.SceneOptions{Vehicles: []synth.Vehicle{v}, GoFontsOnly: true})
-		grey := greyMat(t, sc.Image)
+		sc, grey := stackedScene(t, i, v)
 		ok := false
 		for _, c := range l.Locate(grey) {
 			if c.Stack != nil && iou(c.Box, sc.Plates[0].Box) >= 0.4 {

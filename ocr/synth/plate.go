@@ -241,15 +241,7 @@ func RenderPlate(seed int64, opt Options) Plate {
 			}
 			x += gap
 		}
-		for i, r := range g {
-			if i > 0 {
-				x += tracking
-			}
-			gl := plateFace.glyphs[r]
-			boxes = append(boxes, m.drawGlyph(gl, x, baseline, s*sx, s))
-			label.WriteRune(r)
-			x += gl.advance * s * sx
-		}
+		x = m.drawRun(plateFace, g, x, baseline, s*sx, s, tracking, &boxes, &label)
 	}
 	m.morph(int(math.Round(uniform(rng, -1.2, 1.6) * unit)))
 	if markSide != 0 {
@@ -276,6 +268,21 @@ func RenderPlate(seed int64, opt Options) Plate {
 		cv.strokeRect(inset, inset, fw-inset, fh-inset, uniform(rng, 1, 4)*unit, uniform(rng, 3, 15)*unit, ink, 1)
 	}
 	return Plate{Image: cv.rgba(), Text: label.String(), Layout: layout, CharBoxes: boxes}
+}
+
+// drawRun draws the characters of run with face fa from x along baseline (scales sx, sy,
+// tracking between characters), appends their boxes and runes, and returns the x after it.
+func (m *mask) drawRun(fa *face, run []rune, x, baseline, sx, sy, tracking float64, boxes *[]image.Rectangle, label *strings.Builder) float64 {
+	for i, r := range run {
+		if i > 0 {
+			x += tracking
+		}
+		gl := fa.glyphs[r]
+		*boxes = append(*boxes, m.drawGlyph(gl, x, baseline, sx, sy))
+		label.WriteRune(r)
+		x += gl.advance * sx
+	}
+	return x
 }
 
 // pickPlateFace picks the face of a plate's characters: a stroke face for

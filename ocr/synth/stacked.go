@@ -34,15 +34,7 @@ func renderStacked(cv *canvas, rng *rand.Rand, fs fontSet, fa *face, text, layou
 	for i, row := range rows {
 		baseline := top + capH + float64(i)*(capH+gap)
 		x := (fw-rowWidth(fa, row, s*sx, tracking))/2 + fw*uniform(rng, -0.02, 0.02)
-		for j, r := range row {
-			if j > 0 {
-				x += tracking
-			}
-			gl := fa.glyphs[r]
-			boxes = append(boxes, m.drawGlyph(gl, x, baseline, s*sx, s))
-			label.WriteRune(r)
-			x += gl.advance * s * sx
-		}
+		m.drawRun(fa, row, x, baseline, s*sx, s, tracking, &boxes, &label)
 	}
 	m.morph(int(math.Round(uniform(rng, -1, 1.4) * unit)))
 	cv.paint(m, ink, 1)
