@@ -5,8 +5,11 @@
 // OpenCV DNN) that reads a plate crop into characters, decoded by ocr/ctc into
 // a best text with per-character confidences and a ranked list of
 // alternatives for the format rules (ocr/plateformat) and multi-frame fusion
-// (ocr/fusion). Locator finds plate candidates in a frame; the pipeline ties
-// the stages together per worker goroutine.
+// (ocr/fusion). Locator finds plate candidates in a frame (dropping rows along
+// the frame's top and bottom edge, where cameras burn in their overlays, and
+// joining the two rows of a stacked plate, which FrameReader reads apart and
+// joins, top first); the pipeline ties the stages together per worker
+// goroutine.
 //
 // gocv does not catch OpenCV's C++ exceptions, so everything that reaches
 // OpenCV is validated first (sizes, types) and the embedded network is
