@@ -34,10 +34,8 @@ func TestOverlayRowsDropped(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range reads {
-			if r.Box.Min.Y <= fh/40 || r.Box.Max.Y >= fh-fh/40 {
-				if !touchesAny(r.Box, boxes) {
-					t.Errorf("frame %d: a read at the frame's edge, %v, touching no plate", i, r.Box)
-				}
+			if atFrameEdge(r.Box, fh) && !touchesAny(r.Box, boxes) {
+				t.Errorf("frame %d: a read at the frame's edge, %v, touching no plate", i, r.Box)
 			}
 		}
 		plates += len(boxes)

@@ -297,6 +297,8 @@ func cropFrame(fr *ocr.FrameReader, frames []roFrame, seed int64) cropFrameResul
 // cameras and distances: rendered plates over a real training frame (half the frames, when
 // there are frames) or in a synthetic lane scene. A real frame's own plates are excluded from
 // the labels (their text is not known) and from the negatives (they overlap a plate).
+//
+// look sets the frame's looks (IR, Rows); cropComposite sets its background and size.
 func cropComposite(frames []roFrame, seed int64, look synth.CompositeOptions) (synth.Composite, error) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0xc209))
 	zoom := math.Exp(uniformF(rng, math.Log(0.7), math.Log(1.5)))
@@ -305,11 +307,12 @@ func cropComposite(frames []roFrame, seed int64, look synth.CompositeOptions) (s
 		if err != nil {
 			return synth.Composite{}, err
 		}
-		return synth.RenderComposite(seed, synth.CompositeOptions{Background: bg, Boxes: boxes, IR: look.IR, Rows: look.Rows}), nil
+		look.Background, look.Boxes = bg, boxes
+		return synth.RenderComposite(seed, look), nil
 	}
 	w := int(1280 * zoom)
-	return synth.RenderComposite(seed, synth.CompositeOptions{Width: w, Height: w * 9 / 16, NoPlates: rng.Float64() < 0.1,
-		IR: look.IR, Rows: look.Rows}), nil
+	look.Width, look.Height, look.NoPlates = w, w*9/16, rng.Float64() < 0.1
+	return synth.RenderComposite(seed, look), nil
 }
 
 // holdsRow reports whether the region g holds the character row q whole: every corner of q

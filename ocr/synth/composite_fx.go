@@ -129,8 +129,8 @@ func fenceBars(fr *Grey, rng *rand.Rand) {
 }
 
 // timestampFormats are the layouts of camera overlays: spaced, dashed, run together (a
-// plate-like run of digits) with wide gaps between the fields, camera name first. The renderer has no ':' or '/', so '.' and
-// '-' stand for them.
+// plate-like run of digits) with wide gaps between the fields, camera name first. The
+// renderer has no ':' or '/', so '.' and '-' stand for them.
 var timestampFormats = [...]string{
 	"%04d %02d %02d  %02d %02d %02d  CAM%d",
 	"%04d-%02d-%02d     %02d.%02d.%02d     CAM%d",

@@ -70,10 +70,7 @@ func (p Plate) Row(row int) (string, image.Rectangle) {
 
 // TextBand returns the union of the character boxes.
 func (p Plate) TextBand() image.Rectangle {
-	var r image.Rectangle
-	for _, b := range p.CharBoxes {
-		r = r.Union(b)
-	}
+	_, r := p.Row(0)
 	return r
 }
 

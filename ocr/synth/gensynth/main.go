@@ -52,8 +52,7 @@ const stackedShare = 0.05
 // sample renders sample seed and returns its prepared input image and label.
 func sample(seed int64, goOnly bool, bgr, grey, dst *gocv.Mat) ([]byte, string, error) {
 	// Plates are rendered at 180-320 px, above the 60-260 px of the photograph.
-	h := uint64(seed) * 2654435761
-	width := 180 + int(h%141)
+	width := 180 + int(uint64(seed)*2654435761%141)
 	opt, cam := synth.Options{Width: width, GoFontsOnly: goOnly}, synth.CameraOptions{}
 	if m := mix(uint64(seed)); float64(m%1000) < stackedShare*1000 {
 		opt.Rows, cam.Row = 2, 1+int(m>>32%2)
