@@ -344,7 +344,8 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool
 }
 
 // stackedCandidates is how many readings of each row of a stacked plate are joined: 4 x 4
-// pairs cover the 10 candidates a one-row read ranks; not tuned.
+// pairs hold more than the 5 candidates a one-row read returns (RecognizerOptions.TopN),
+// so the joined top 5 are not cut short; not tuned.
 const stackedCandidates = 4
 
 // readStacked reads the two rows of a stacked plate apart, each cut as a band, and joins them,
