@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -74,6 +75,11 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	defer out.close()
 	logf := lockedLogf(stderr)
+	if n, err := out.recall(rcv); err != nil {
+		logf("%v (a read output just before the last stop may be output again)", err)
+	} else if n > 0 {
+		logf("%d read(s) in the output were not in the replay state (stopped between the two); their redeliveries are dropped", n)
+	}
 	var bg sync.WaitGroup
 	defer bg.Wait()
 	if cfg.statsEvery > 0 {
@@ -83,8 +89,9 @@ func listenMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		logf("replay state in %s", cfg.statePath)
 	}
 	// The replay memory is saved after each read is output and before it is
-	// acknowledged to the broker: a listener killed at any point neither loses a
-	// read nor outputs one twice after its restart.
+	// acknowledged to the broker: a listener killed at any point loses no read,
+	// and one killed between the output and the save recalls the read from its
+	// output file at start (out.recall) instead of outputting it twice.
 	var persist func() error
 	if cfg.statePath != "" {
 		persist = func() error { return rcv.SaveState(cfg.statePath) }
@@ -285,6 +292,10 @@ type readOutput struct {
 	w      *bufio.Writer
 	file   *os.File // nil for stdout
 	format string   // json or text
+	// journal is the output as a file to read back at start: the -out file,
+	// or stdout when it is a regular file (lprctl listen >> reads.jsonl);
+	// empty when the output is a pipe or a terminal.
+	journal string
 }
 
 // openReadOutput opens path for appending (0600), or uses stdout when path
@@ -297,10 +308,69 @@ func openReadOutput(path, format string, stdout io.Writer) (*readOutput, error) 
 		if err != nil {
 			return nil, err
 		}
-		o.file, out = f, f
+		o.file, out, o.journal = f, f, path
+	} else if f, ok := stdout.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			o.journal = fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+		}
 	}
 	o.w = bufio.NewWriter(out)
 	return o, nil
+}
+
+// recallBytes is how much of the output's end recall reads back. The reads
+// it is for are the last ones output (the state is saved after each read),
+// so this only needs to hold a few lines; 1 MiB is some 2000 of them.
+const recallBytes = 1 << 20
+
+// recall reads the JSON lines at the end of the output back into rcv, so
+// that a read output just before the listener was killed, and not yet in
+// its saved state, is dropped as a duplicate when the broker redelivers it
+// instead of being output twice. It ends a line torn by a kill mid-write,
+// so the next read starts a line of its own. It returns how many reads
+// were new to rcv.
+func (o *readOutput) recall(rcv *receiver.Receiver) (int, error) {
+	if o.journal == "" || o.format != "json" {
+		return 0, nil
+	}
+	f, err := os.Open(o.journal)
+	if err != nil {
+		return 0, fmt.Errorf("reading back the output: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("reading back the output: %w", err)
+	}
+	from := max(fi.Size()-recallBytes, 0)
+	b := make([]byte, fi.Size()-from)
+	if _, err := f.ReadAt(b, from); err != nil {
+		return 0, fmt.Errorf("reading back the output %s: %w", o.journal, err)
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		o.w.WriteByte('\n')
+		if err := o.w.Flush(); err != nil {
+			return 0, fmt.Errorf("ending a torn line in the output: %w", err)
+		}
+	}
+	lines := bytes.Split(b, []byte("\n"))
+	if from > 0 {
+		lines = lines[1:] // the first is cut
+	}
+	n := 0
+	for _, line := range lines {
+		var rl readLine
+		var ev struct {
+			EventID string `json:"event_id"`
+		}
+		if json.Unmarshal(line, &rl) != nil || json.Unmarshal(rl.Event, &ev) != nil {
+			continue // a torn line, or not a read
+		}
+		if rcv.Recall(rl.DeviceID, rl.Seq, ev.EventID) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // write writes rd as a JSON line or a table row, flushed (and synced to a

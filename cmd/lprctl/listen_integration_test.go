@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,7 +76,13 @@ type listener struct {
 
 func startListener(t *testing.T, args ...string) *listener {
 	t.Helper()
-	l := &listener{t: t, out: filepath.Join(t.TempDir(), "reads.jsonl"), stderr: &uplinktest.Buffer{}, done: make(chan int, 1)}
+	return startListenerOut(t, filepath.Join(t.TempDir(), "reads.jsonl"), args...)
+}
+
+// startListenerOut starts lprctl listen appending to the output file out.
+func startListenerOut(t *testing.T, out string, args ...string) *listener {
+	t.Helper()
+	l := &listener{t: t, out: out, stderr: &uplinktest.Buffer{}, done: make(chan int, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	l.cancel = cancel
 	go func() {
@@ -239,5 +246,63 @@ func TestIntegrationListenDefaultState(t *testing.T) {
 	l.stop()
 	if e := l.stderr.String(); !strings.Contains(e, "warning: no -state") {
 		t.Errorf("listen -state \"\" does not warn:\n%s", e)
+	}
+}
+
+// A listener killed after it output a read and before it saved its state
+// (and acknowledged the read) gets the read again from the broker after its
+// restart: it finds the read at the end of its output and drops the
+// redelivery instead of outputting it twice. A line torn by the kill is
+// ended, so the next read is a line of its own.
+func TestIntegrationListenRecallsOutput(t *testing.T) {
+	b := uplinktest.StartMosquitto(t, nil)
+	s := newBackendSetup(t, "cam1")
+	dir := t.TempDir()
+	out, state := filepath.Join(dir, "reads.jsonl"), filepath.Join(dir, "listen.state")
+	args := []string{"-broker", b.URL(), "-allow-plaintext", "-backend-key", s.backendKey, "-devices", s.devices,
+		"-client-id", "test-recall", "-state", state}
+	const topic = "lpr/port-a/cam1/reads"
+	l := startListenerOut(t, out, args...)
+	publish(t, b.URL(), topic, s.read(t, "cam1", 1))
+	l.waitLines(1, 5*time.Second)
+	if code := l.stop(); code != 0 {
+		t.Fatalf("listen exit %d", code)
+	}
+
+	// What the kill leaves: read 2 output, not in the state, then a torn line.
+	at := time.Now()
+	ev := envelope.Event{V: 1, EventID: envelope.NewEventID(at), DeviceID: "cam1", Site: "port-a", FirstSeen: at, LastSeen: at,
+		Plate: "ABC1234", Confidence: 0.9, Frames: 3}
+	plain, err := ev.MarshalCanonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env2, err := s.sealer.Seal(2, at, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _ := json.Marshal(readLine{DeviceID: "cam1", Seq: 2, Event: plain})
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(append(line, '\n'))
+	f.WriteString(`{"received_at":"2026-`)
+	f.Close()
+
+	l = startListenerOut(t, out, args...)
+	l.waitStderr("1 read(s) in the output were not in the replay state", 1, 5*time.Second)
+	publish(t, b.URL(), topic, env2)
+	l.waitStderr("rejected (duplicate) device cam1 seq 2", 1, 5*time.Second)
+	publish(t, b.URL(), topic, s.read(t, "cam1", 3))
+	l.waitLines(4, 5*time.Second) // read 1, read 2, the torn line, read 3
+	if code := l.stop(); code != 0 {
+		t.Fatalf("listen exit %d", code)
+	}
+	b2, _ := os.ReadFile(out)
+	lines := strings.Split(strings.TrimSuffix(string(b2), "\n"), "\n")
+	var last readLine
+	if len(lines) != 4 || json.Unmarshal([]byte(lines[3]), &last) != nil || last.Seq != 3 {
+		t.Errorf("output after the restart:\n%s\nwant reads 1 and 2, the torn line ended, read 3 on a line of its own", b2)
 	}
 }

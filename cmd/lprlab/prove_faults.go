@@ -177,10 +177,18 @@ func proveListenerKill(e *proveEnv) proveRow {
 		return refused >= n
 	})
 	accepted := len(l2.reads()) - lines
+	recalled := "none"
+	if m := recalledRE.FindStringSubmatch(fileText(l2.log)); m != nil {
+		recalled = m[1]
+	}
 	pass := code == 0 && dl.produced > 0 && dl.lost == 0 && dl.duplicates == 0 && n >= dl.produced && refused >= n && accepted == 0
-	return proveRow{pass: pass, figure: fmt.Sprintf("%s; killed after %d read(s), restart to subscribed %s; then %d envelopes replayed: %d refused, %d accepted again; exit %d",
-		dl, killedAfter, recDur(restarted), n, refused, accepted, code)}
+	return proveRow{pass: pass, figure: fmt.Sprintf("%s; killed after %d read(s) (output, not yet saved: %s), restart to subscribed %s; then %d envelopes replayed: %d refused, %d accepted again; exit %d",
+		dl, killedAfter, recalled, recDur(restarted), n, refused, accepted, code)}
 }
+
+// recalledRE is lprctl listen's line for reads it found in its output but
+// not in its state (killed between the two).
+var recalledRE = regexp.MustCompile(`(\d+) read\(s\) in the output were not in the replay state`)
 
 var refusalRE = regexp.MustCompile(`(?m)^lprctl: .*(replayed|duplicate)`)
 

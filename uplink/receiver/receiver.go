@@ -342,13 +342,19 @@ func (r *Receiver) remember(rd *Read) {
 		}
 	}
 	d.mark(seq, r.opt.ReplayWindow)
+	r.rememberID(rd.Event.EventID)
+	r.stats.Accepted++
+}
+
+// rememberID adds an event id to the ring of recent ids, forgetting the
+// oldest one when the ring is full. r.mu is held.
+func (r *Receiver) rememberID(id string) {
 	if old := r.idRing[r.idNext]; old != "" {
 		delete(r.ids, old)
 	}
-	r.idRing[r.idNext] = rd.Event.EventID
+	r.idRing[r.idNext] = id
 	r.idNext = (r.idNext + 1) % len(r.idRing)
-	r.ids[rd.Event.EventID] = struct{}{}
-	r.stats.Accepted++
+	r.ids[id] = struct{}{}
 }
 
 func (d *device) has(seq, w uint64) bool {
@@ -373,6 +379,33 @@ func (d *device) advance(seq, w uint64) {
 		}
 	}
 	d.high = seq
+}
+
+// Recall records a read that was output before the state was last saved
+// (lprctl listen reads them back from its output file when it starts), so
+// that the broker's redelivery of it is dropped as a duplicate instead of
+// being output twice. It counts nothing and reports no gap; a sequence number
+// below the device's window records only the event id. It reports whether
+// the read was new to the receiver.
+func (r *Receiver) Recall(deviceID string, seq uint64, eventID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.ids[eventID]; ok || eventID == "" {
+		return false
+	}
+	w := r.opt.ReplayWindow
+	d := r.devices[deviceID]
+	if d == nil {
+		d = &device{high: seq, seen: make([]uint64, w/64)}
+		r.devices[deviceID] = d
+	} else if seq > d.high {
+		d.advance(seq, w)
+	}
+	if d.high-seq < w {
+		d.mark(seq, w)
+	}
+	r.rememberID(eventID)
+	return true
 }
 
 // Forget undoes the acceptance of rd, so that its redelivery is accepted

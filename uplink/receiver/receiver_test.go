@@ -218,3 +218,51 @@ func TestStateSurvivesRestart(t *testing.T) {
 		t.Errorf("LoadState(missing file) = %v; want nil", err)
 	}
 }
+
+// A read output but not yet in the saved state (the listener was killed
+// between the two) is recalled from the output: its redelivery is a
+// duplicate, the next read shows no gap, and nothing is counted.
+func TestRecall(t *testing.T) {
+	f := newFixture(t, 64)
+	at := f.now
+	for s := uint64(1); s <= 5; s++ {
+		if _, err := f.r.Accept(f.seal(t, s, at, event(t, "dev1", at))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plain := event(t, "dev1", at)
+	ev, err := envelope.ParseEvent(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redelivered := f.seal(t, 6, at, plain)
+	accepted := f.r.Stats().Accepted
+	tests := []struct {
+		name, dev, id string
+		seq           uint64
+		want          bool
+	}{
+		{"output, not saved", "dev1", ev.EventID, 6, true},
+		{"recalled twice", "dev1", ev.EventID, 6, false},
+		{"no event id", "dev1", "", 7, false},
+		{"below the window", "dev1", envelope.NewEventID(at), 1, true},
+		{"device not seen yet", "dev2", envelope.NewEventID(at), 40, true},
+	}
+	for _, tt := range tests {
+		if got := f.r.Recall(tt.dev, tt.seq, tt.id); got != tt.want {
+			t.Errorf("%s: Recall = %v; want %v", tt.name, got, tt.want)
+		}
+	}
+	if _, err := f.r.Accept(redelivered); ReasonOf(err) != Duplicate {
+		t.Errorf("redelivery of a recalled read: %v; want duplicate", err)
+	}
+	if rd, err := f.r.Accept(f.seal(t, 7, at, event(t, "dev1", at))); err != nil || rd.Missing != 0 {
+		t.Errorf("next read after a recall: %+v, %v; want accepted without a gap", rd, err)
+	}
+	if got := f.r.Stats().Accepted; got != accepted+1 {
+		t.Errorf("accepted %d; want %d (a recall is not an acceptance)", got, accepted+1)
+	}
+	if got := f.r.Devices()["dev2"]; got != 40 {
+		t.Errorf("dev2's highest = %d; want 40", got)
+	}
+}

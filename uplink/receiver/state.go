@@ -77,12 +77,7 @@ func (r *Receiver) LoadState(path string) error {
 		r.devices[id] = &device{high: d.High, seen: d.Seen}
 	}
 	for _, id := range st.IDs {
-		if old := r.idRing[r.idNext]; old != "" {
-			delete(r.ids, old)
-		}
-		r.idRing[r.idNext] = id
-		r.idNext = (r.idNext + 1) % len(r.idRing)
-		r.ids[id] = struct{}{}
+		r.rememberID(id)
 	}
 	return nil
 }
