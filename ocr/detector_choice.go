@@ -2,6 +2,7 @@ package ocr
 
 import (
 	"fmt"
+	"slices"
 
 	"gocv.io/x/gocv"
 )
@@ -19,9 +20,14 @@ const (
 	// DetectorBoth proposes the learned detector's regions first, then the classical
 	// localizer's that overlap none of them.
 	DetectorBoth DetectorKind = "both"
-	// DefaultDetector is the kind used when none is given: the one that measured better on
-	// the synthetic validation frames and the held-out scenes-ro rides (see README.md).
-	DefaultDetector = DetectorClassical
+	// DetectorAgree runs both: the regions both found first (the classical localizer's
+	// region of each), then the classical regions and the learned ones that overlap none of
+	// them, alternately, classical first ([NewAgreeDetector]).
+	DetectorAgree DetectorKind = "agree"
+	// DefaultDetector is the kind used when none is given: the one that read best on the
+	// rendered validation frames (lprlab evalsynth, day and IR), confirmed on the dev photos
+	// (see README.md, "Plate detector").
+	DefaultDetector = DetectorAgree
 )
 
 // ParseDetectorKind parses a detector name; empty means DefaultDetector.
@@ -29,10 +35,10 @@ func ParseDetectorKind(s string) (DetectorKind, error) {
 	switch k := DetectorKind(s); k {
 	case "":
 		return DefaultDetector, nil
-	case DetectorClassical, DetectorLearned, DetectorBoth:
+	case DetectorClassical, DetectorLearned, DetectorBoth, DetectorAgree:
 		return k, nil
 	}
-	return "", fmt.Errorf("ocr: detector %q: want classical, learned or both", s)
+	return "", fmt.Errorf("ocr: detector %q: want classical, learned, both or agree", s)
 }
 
 // NewDetector builds a detector of a kind ("" is DefaultDetector); loc tunes the classical
@@ -51,6 +57,9 @@ func NewDetector(kind DetectorKind, loc LocateOptions) (Detector, error) {
 	}
 	if kind == DetectorLearned {
 		return l, nil
+	}
+	if kind == DetectorAgree {
+		return NewAgreeDetector(NewLocator(loc), l), nil
 	}
 	return NewUnionDetector(l, NewLocator(loc)), nil
 }
@@ -84,4 +93,56 @@ func (u *unionDetector) Detect(grey gocv.Mat) []Detection {
 func (u *unionDetector) Close() error {
 	u.first.Close()
 	return u.then.Close()
+}
+
+// NewAgreeDetector proposes first the regions that both detectors found (as primary gives
+// them, in its order), then primary's other regions and other's regions that overlap none of
+// primary's, alternately, primary's first. It owns both.
+func NewAgreeDetector(primary, other Detector) Detector {
+	return &agreeDetector{primary: primary, other: other}
+}
+
+// agreeDetector ranks a region that two independent detectors propose above one that only
+// one of them does.
+type agreeDetector struct {
+	primary, other Detector
+	dets, alone    []Detection
+	others         []Detection
+}
+
+// agreeShare is how much of the smaller of two boxes must lie in the other for both
+// detectors to have found the same plate: the classical box may be the character row
+// inside the network's whole-plate box, so IoU would miss them; not tuned.
+const agreeShare = 0.5
+
+func (u *agreeDetector) Detect(grey gocv.Mat) []Detection {
+	p := u.primary.Detect(grey)
+	u.others = append(u.others[:0], u.other.Detect(grey)...)
+	u.dets, u.alone = u.dets[:0], u.alone[:0]
+	for _, d := range p {
+		if slices.ContainsFunc(u.others, func(x Detection) bool { return overlapShare(d.Box, x.Box) > agreeShare }) {
+			u.dets = append(u.dets, d)
+		} else {
+			u.alone = append(u.alone, d)
+		}
+	}
+	rest := slices.DeleteFunc(u.others, func(x Detection) bool {
+		return slices.ContainsFunc(p, func(d Detection) bool {
+			return overlapShare(d.Box, x.Box) > agreeShare || iou(d.Box, x.Box) > unionIoU
+		})
+	})
+	for i := 0; i < len(u.alone) || i < len(rest); i++ {
+		if i < len(u.alone) {
+			u.dets = append(u.dets, u.alone[i])
+		}
+		if i < len(rest) {
+			u.dets = append(u.dets, rest[i])
+		}
+	}
+	return u.dets
+}
+
+func (u *agreeDetector) Close() error {
+	u.primary.Close()
+	return u.other.Close()
 }

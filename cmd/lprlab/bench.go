@@ -40,7 +40,7 @@ func benchMain(args []string) int {
 	inputs := fs.String("inputs", "mjpeg,grey", "camera formats: mjpeg, grey")
 	workers := fs.String("workers", "1,2", "worker counts, comma-separated")
 	regions := fs.String("regions", "us", "plate-format regions")
-	detector := fs.String("detector", string(ocr.DefaultDetector), "plate detector: classical, learned or both")
+	detector := fs.String("detector", string(ocr.DefaultDetector), "plate detector: classical, learned, both or agree")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: lprlab bench [-clip FILE|DIR] [-frames 300] [-sizes 720p,1080p] [-inputs mjpeg,grey] [-workers 1,2] [-detector KIND]\n\n"+
 			"Replays frames through the real pipeline as fast as possible and reports throughput, latency, CPU and memory.")

@@ -19,7 +19,7 @@ func evalMain(args []string) int {
 	dataset := fs.String("dataset", "", "folder of photos (OpenALPR benchmark layout): find and read the plates")
 	out := fs.String("out", "", "predictions file to write")
 	regions := fs.String("regions", "us", "plate-format regions for -dataset (e.g. us, us-ca, mx, \"us,mx\"; empty: none)")
-	detector := fs.String("detector", string(ocr.DefaultDetector), "plate detector for -dataset: classical, learned or both")
+	detector := fs.String("detector", string(ocr.DefaultDetector), "plate detector for -dataset: classical, learned, both or agree")
 	model := fs.String("model", "", "recognizer ONNX file to read with (default: the embedded model), e.g. a training run's")
 	keepO := fs.Bool("keep-o", false, "report the letter O as read instead of as 0 (see ocr.RecognizerOptions.KeepO)")
 	fs.Usage = func() {

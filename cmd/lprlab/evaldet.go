@@ -30,7 +30,7 @@ func evaldetMain(args []string) int {
 	scenes := fs.String("scenes", "", "scenes-ro folder: its held-out rides are scored and used as backgrounds")
 	nSynth := fs.Int("synth", 300, "synthetic validation frames")
 	model := fs.String("model", "", "learned detector ONNX file (default: the embedded model)")
-	dets := fs.String("detector", "learned,classical,both", "detectors to score, comma-separated: classical, learned, both; learned@T and both@T set the learned threshold T, a suffix /N its input long side")
+	dets := fs.String("detector", "learned,classical,both,agree", "detectors to score, comma-separated: classical, learned, both, agree; learned@T, both@T and agree@T set the learned threshold T, a suffix /N its input long side")
 	photos := fs.String("photos", "", "also score a folder of photos with NAME.txt boxes (e.g. the dev photos: a last check only, never for choosing)")
 	top := fs.Int("top", 4, "regions that count per frame, best first (the reader's ReadBudget)")
 	fs.Usage = func() {
@@ -117,17 +117,19 @@ func buildDetectors(list string, onnx []byte) ([]namedDetector, error) {
 		switch kind {
 		case string(ocr.DetectorClassical):
 			d = ocr.NewLocator(ocr.LocateOptions{})
-		case string(ocr.DetectorLearned), string(ocr.DetectorBoth):
+		case string(ocr.DetectorLearned), string(ocr.DetectorBoth), string(ocr.DetectorAgree):
 			l, err := ocr.NewLearnedDetector(opt)
 			if err != nil {
 				return nil, err
 			}
-			d = l
-			if kind == string(ocr.DetectorBoth) {
+			switch d = l; kind {
+			case string(ocr.DetectorBoth):
 				d = ocr.NewUnionDetector(l, ocr.NewLocator(ocr.LocateOptions{}))
+			case string(ocr.DetectorAgree):
+				d = ocr.NewAgreeDetector(ocr.NewLocator(ocr.LocateOptions{}), l)
 			}
 		default:
-			return nil, fmt.Errorf("%q: want classical, learned or both (optionally @THRESHOLD)", name)
+			return nil, fmt.Errorf("%q: want classical, learned, both or agree (optionally @THRESHOLD)", name)
 		}
 		out = append(out, namedDetector{strings.TrimSpace(name), d})
 	}
@@ -139,17 +141,38 @@ type detStats struct {
 	frames, plates, foundTop, foundAll, falseTop int
 	lowPlates, lowFound                          int
 	ms                                           []float64
+	// bySize counts plates and those found in the top regions by the plate's width
+	// as a share of the frame's long side (widthBins).
+	bySize [len(widthBins) + 1][2]int
 }
 
-func (s *detStats) add(dets []ocr.Detection, gts []image.Rectangle, low []bool, top int, d time.Duration) {
+// widthBins are the upper edges of the plate-width bins of evaldet's table, as a share of
+// the frame's long side: a distant lane camera's plates are under a tenth of it, a gate
+// camera's or a hand-held photo's a fifth to a half.
+var widthBins = [...]float64{0.1, 0.2, 0.35}
+
+func widthBin(w, long int) int {
+	r := float64(w) / float64(max(long, 1))
+	for i, b := range widthBins {
+		if r < b {
+			return i
+		}
+	}
+	return len(widthBins)
+}
+
+func (s *detStats) add(dets []ocr.Detection, gts []image.Rectangle, low []bool, long, top int, d time.Duration) {
 	s.frames++
 	s.plates += len(gts)
 	s.ms = append(s.ms, float64(d.Microseconds())/1000)
 	k := min(top, len(dets))
 	for gi, g := range gts {
 		inTop := slices.ContainsFunc(dets[:k], func(x ocr.Detection) bool { return boxIoU4(g, x.Box) >= 0.4 })
+		b := widthBin(g.Dx(), long)
+		s.bySize[b][0]++
 		if inTop {
 			s.foundTop++
+			s.bySize[b][1]++
 		}
 		if slices.ContainsFunc(dets, func(x ocr.Detection) bool { return boxIoU4(g, x.Box) >= 0.4 }) {
 			s.foundAll++
@@ -193,7 +216,7 @@ func evalDetectors(w io.Writer, cands []namedDetector, held, photos []roFrame, n
 		for ci, c := range cands {
 			t0 := time.Now()
 			dets := c.det.Detect(m)
-			stats[set][ci].add(dets, gts, low, top, time.Since(t0))
+			stats[set][ci].add(dets, gts, low, max(fr.W, fr.H), top, time.Since(t0))
 		}
 		return nil
 	}
@@ -235,7 +258,7 @@ func evalDetectors(w io.Writer, cands []namedDetector, held, photos []roFrame, n
 		}
 	}
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintf(tw, "set\tdetector\tframes\tplates\tfound (top %d)\tfound (all)\tfalse/frame (top %d)\tlow-contrast found\tms/frame median\n", top, top)
+	fmt.Fprintf(tw, "set\tdetector\tframes\tplates\tfound (top %d)\tfound (all)\tfalse/frame (top %d)\tlow-contrast found\tms/frame median\tfound by width (<10/10-20/20-35/>35 %% of long side)\n", top, top)
 	for si, name := range sets {
 		for ci, c := range cands {
 			s := stats[si][ci]
@@ -247,8 +270,13 @@ func evalDetectors(w io.Writer, cands []namedDetector, held, photos []roFrame, n
 			if s.lowPlates > 0 {
 				low = pct(s.lowFound, s.lowPlates)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f%%\t%.1f%%\t%.2f\t%s\t%.1f\n", name, c.name, s.frames, s.plates,
-				pctOf(s.foundTop, s.plates), pctOf(s.foundAll, s.plates), float64(s.falseTop)/float64(s.frames), low, s.ms[len(s.ms)/2])
+			var bins []string
+			for _, b := range s.bySize {
+				bins = append(bins, fmt.Sprintf("%d/%d", b[1], b[0]))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f%%\t%.1f%%\t%.2f\t%s\t%.1f\t%s\n", name, c.name, s.frames, s.plates,
+				pctOf(s.foundTop, s.plates), pctOf(s.foundAll, s.plates), float64(s.falseTop)/float64(s.frames), low, s.ms[len(s.ms)/2],
+				strings.Join(bins, " "))
 		}
 	}
 	return tw.Flush()

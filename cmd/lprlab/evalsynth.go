@@ -29,7 +29,7 @@ func evalsynthMain(args []string) int {
 	seed := fs.Int64("seed", evalDetSeed, "seed of the first frame")
 	model := fs.String("model", "", "recognizer ONNX file (default: the embedded model)")
 	regions := fs.String("regions", "us", "plate-format regions (empty: none)")
-	kind := fs.String("detector", string(ocr.DefaultDetector), "plate detector: classical, learned or both")
+	kind := fs.String("detector", string(ocr.DefaultDetector), "plate detector: classical, learned, both or agree")
 	budget := fs.Int("budget", 0, "regions read per frame (0: the reader's default, ocr.FrameReaderOptions.ReadBudget)")
 	ir := fs.Bool("ir", false, "the night IR look on every frame (bright retro-reflective plates, dark scene, no colour): the IR set")
 	stacked := fs.Bool("stacked", false, "every plate stacked, in two rows: the stacked set")

@@ -31,7 +31,7 @@ func gencropsMain(args []string) int {
 	out := fs.String("out", "", "output prefix: writes PREFIX.u8 and PREFIX.txt")
 	val := fs.Bool("val", false, "use the held-out rides as backgrounds (validation), not the training rides")
 	neg := fs.Float64("negatives", 0.1, "share of crops of regions that hold no plate, labelled with the empty text (read as nothing)")
-	kind := fs.String("detector", string(ocr.DefaultDetector), "detector that cuts the crops: classical or learned (both is both)")
+	kind := fs.String("detector", string(ocr.DefaultDetector), "detector that cuts the crops (the reader's default; classical, learned, both or agree)")
 	workers := fs.Int("workers", runtime.NumCPU(), "parallel renderers")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: lprlab gencrops -out PREFIX [-scenes DIR] [-n N] [-seed S] [-val] [-negatives 0.1] [-detector KIND]\n\n"+
