@@ -335,12 +335,12 @@ func (o *readOutput) recall(rcv *receiver.Receiver) (int, error) {
 	}
 	f, err := os.Open(o.journal)
 	if err != nil {
-		return 0, fmt.Errorf("reading back the output: %w", err)
+		return 0, fmt.Errorf("reading back the output %s: %w", o.journal, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return 0, fmt.Errorf("reading back the output: %w", err)
+		return 0, fmt.Errorf("reading back the output %s: %w", o.journal, err)
 	}
 	from := max(fi.Size()-recallBytes, 0)
 	b := make([]byte, fi.Size()-from)
