@@ -29,7 +29,7 @@ func evalsynthMain(args []string) int {
 	seed := fs.Int64("seed", evalDetSeed, "seed of the first frame")
 	model := fs.String("model", "", "recognizer ONNX file (default: the embedded model)")
 	regions := fs.String("regions", "us", "plate-format regions (empty: none)")
-	kind := fs.String("detector", string(ocr.DefaultDetector), "plate detector: classical, learned, both or agree")
+	kind := fs.String("detector", string(ocr.DefaultDetector), "plate detector: classical, learned, both or agree, optionally @THRESHOLD and /INPUT-SIZE of the learned one (as evaldet's)")
 	budget := fs.Int("budget", 0, "regions read per frame (0: the reader's default, ocr.FrameReaderOptions.ReadBudget)")
 	ir := fs.Bool("ir", false, "the night IR look on every frame (bright retro-reflective plates, dark scene, no colour): the IR set")
 	stacked := fs.Bool("stacked", false, "every plate stacked, in two rows: the stacked set")
@@ -44,15 +44,22 @@ func evalsynthMain(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return parseStatus(err)
 	}
-	dk, err := ocr.ParseDetectorKind(*kind)
+	dets, err := buildDetectors(*kind, nil)
+	if err == nil && len(dets) != 1 {
+		err = fmt.Errorf("%q: want one detector", *kind)
+	}
 	if err != nil || *n <= 0 || *budget < 0 || *minConf < 0 || *minConf >= 1 || fs.NArg() > 0 {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "lprlab evalsynth: -detector:", err)
 		}
+		for _, d := range dets {
+			d.det.Close()
+		}
 		fs.Usage()
 		return 2
 	}
-	opt := ocr.FrameReaderOptions{DetectorKind: dk, ReadBudget: *budget, MinConfidence: float32(*minConf)}
+	// The reader owns the detector from here.
+	opt := ocr.FrameReaderOptions{Detector: dets[0].det, ReadBudget: *budget, MinConfidence: float32(*minConf)}
 	if *model != "" {
 		if opt.Recognizer.Model, err = os.ReadFile(*model); err != nil {
 			fmt.Fprintln(os.Stderr, "lprlab evalsynth: -model:", err)

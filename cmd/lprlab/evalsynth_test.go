@@ -70,7 +70,7 @@ func TestEvalSynth(t *testing.T) {
 }
 
 func TestEvalSynthUsage(t *testing.T) {
-	for _, args := range [][]string{{"-n", "0"}, {"-budget", "-1"}, {"-min-conf", "1"}, {"-detector", "nope"}, {"extra"}} {
+	for _, args := range [][]string{{"-n", "0"}, {"-budget", "-1"}, {"-min-conf", "1"}, {"-detector", "nope"}, {"-detector", "agree,classical"}, {"-detector", "learned/10"}, {"extra"}} {
 		if rc := evalsynthMain(args); rc != 2 {
 			t.Errorf("evalsynthMain(%q) = %d; want 2", args, rc)
 		}
