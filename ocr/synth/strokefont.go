@@ -51,6 +51,7 @@ type strokeVariant struct {
 	oneStick  bool // 1 as a bare stick with a short flag (Massachusetts, Connecticut)
 	serifI    bool // I with top and bottom bars
 	openFour  bool // 4 open at the top
+	narrowWM  bool // narrow W and M with steep outer strokes, the middle vertex at full height (DMV faces)
 	weight    float64
 	narrowing float64 // glyph width factor
 }
@@ -110,6 +111,13 @@ func strokeGlyphs(v strokeVariant) map[rune]strokeGlyph {
 	} else {
 		g['I'] = strokeGlyph{0, [][]pt{line(0.5, 0, 0.5, 1)}}
 	}
+	if v.narrowWM {
+		// Most US plate faces draw W and M about as narrow as N, the outer
+		// strokes almost upright, so that W is M upside down; the wide book W
+		// alone taught the network to call a narrow W M, H or N.
+		g['W'] = strokeGlyph{0.68, [][]pt{line(0, 0, 0.18, 1, 0.5, 0.1, 0.82, 1, 1, 0)}}
+		g['M'] = strokeGlyph{0.66, [][]pt{line(0, 1, 0.08, 0, 0.5, 0.85, 0.92, 0, 1, 1)}}
+	}
 	if v.openFour {
 		g['4'] = strokeGlyph{0.6, [][]pt{line(0.1, 0, 0, 0.68, 1, 0.68), line(0.72, 0.3, 0.72, 1)}}
 	} else {
@@ -119,13 +127,13 @@ func strokeGlyphs(v strokeVariant) map[rune]strokeGlyph {
 }
 
 // strokeVariants are the stroke faces built: shape variants in light and
-// heavy weights.
+// heavy weights. Half have the narrow W and M, a third the open 4.
 var strokeVariants = []strokeVariant{
-	{weight: 0.11, narrowing: 1.0, oneStick: true, serifI: true},
+	{weight: 0.11, narrowing: 1.0, oneStick: true, serifI: true, narrowWM: true},
 	{weight: 0.16, narrowing: 0.9, serifI: true},
-	{weight: 0.12, narrowing: 0.85, oneBase: true, openFour: true},
-	{weight: 0.19, narrowing: 1.0, serifI: true},
-	{weight: 0.14, narrowing: 1.1, oneBase: true},
+	{weight: 0.12, narrowing: 0.85, oneBase: true, openFour: true, narrowWM: true},
+	{weight: 0.19, narrowing: 1.0, serifI: true, openFour: true},
+	{weight: 0.14, narrowing: 1.1, oneBase: true, narrowWM: true},
 	{weight: 0.15, narrowing: 0.8, oneStick: true},
 }
 

@@ -33,7 +33,7 @@ func TestStrokeFaces(t *testing.T) {
 				t.Errorf("%s %q: advance %.1f not wider than the ink (%d)", fa.name, r, g.advance, right-left+1)
 			}
 		}
-		for _, p := range []string{"2Z", "1I", "0O", "8B", "0D", "5S", "4L", "0U"} {
+		for _, p := range []string{"2Z", "1I", "0O", "8B", "0D", "5S", "4L", "0U", "WM", "WN", "MN", "MH"} {
 			if differ := maskDiff(fa.glyphs[rune(p[0])], fa.glyphs[rune(p[1])]); differ < 0.1 {
 				t.Errorf("%s: %q and %q differ in %.0f%% of the ink; want 10%% or more", fa.name, p[0], p[1], differ*100)
 			}
