@@ -113,8 +113,9 @@ func strokeGlyphs(v strokeVariant) map[rune]strokeGlyph {
 	}
 	if v.narrowWM {
 		// Most US plate faces draw W and M about as narrow as N, the outer
-		// strokes almost upright, so that W is M upside down; the wide book W
-		// alone taught the network to call a narrow W M, H or N.
+		// strokes almost upright, so that W is M upside down. (The recognizer
+		// read these as well as the wide W before it saw them: run 9 in
+		// ocr/models/README.md; they are here for realism, not as a fix.)
 		g['W'] = strokeGlyph{0.68, [][]pt{line(0, 0, 0.18, 1, 0.5, 0.1, 0.82, 1, 1, 0)}}
 		g['M'] = strokeGlyph{0.66, [][]pt{line(0, 1, 0.08, 0, 0.5, 0.85, 0.92, 0, 1, 1)}}
 	}
