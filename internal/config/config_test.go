@@ -466,7 +466,7 @@ func TestEnvTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if string(got) != want {
-		t.Errorf("%s is out of date; run go test ./cmd/lprd -run TestEnvTemplate -update", path)
+		t.Errorf("%s is out of date; run go test ./internal/config -run TestEnvTemplate -update", path)
 	}
 	_, errs := parseString(t, want)
 	for _, e := range errs {
