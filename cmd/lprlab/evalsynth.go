@@ -44,22 +44,12 @@ func evalsynthMain(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return parseStatus(err)
 	}
-	dets, err := buildDetectors(*kind, nil)
-	if err == nil && len(dets) != 1 {
-		err = fmt.Errorf("%q: want one detector", *kind)
-	}
-	if err != nil || *n <= 0 || *budget < 0 || *minConf < 0 || *minConf >= 1 || fs.NArg() > 0 {
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "lprlab evalsynth: -detector:", err)
-		}
-		for _, d := range dets {
-			d.det.Close()
-		}
+	if *n <= 0 || *budget < 0 || *minConf < 0 || *minConf >= 1 || fs.NArg() > 0 {
 		fs.Usage()
 		return 2
 	}
-	// The reader owns the detector from here.
-	opt := ocr.FrameReaderOptions{Detector: dets[0].det, ReadBudget: *budget, MinConfidence: float32(*minConf)}
+	opt := ocr.FrameReaderOptions{ReadBudget: *budget, MinConfidence: float32(*minConf)}
+	var err error
 	if *model != "" {
 		if opt.Recognizer.Model, err = os.ReadFile(*model); err != nil {
 			fmt.Fprintln(os.Stderr, "lprlab evalsynth: -model:", err)
@@ -76,6 +66,13 @@ func evalsynthMain(args []string) int {
 			fmt.Fprintln(os.Stderr, "lprlab evalsynth:", err)
 			return 1
 		}
+	}
+	// Built last, so that no earlier failure leaves it open; the reader owns it from here
+	// (and closes it if it fails).
+	if opt.Detector, err = oneDetector(*kind); err != nil {
+		fmt.Fprintln(os.Stderr, "lprlab evalsynth: -detector:", err)
+		fs.Usage()
+		return 2
 	}
 	ocr.SetOpenCVThreads(1)
 	fr, err := ocr.NewFrameReader(opt)
@@ -99,6 +96,21 @@ func evalsynthMain(args []string) int {
 	}
 	s.print(os.Stdout)
 	return 0
+}
+
+// oneDetector builds the one detector that kind names (evaldet's forms).
+func oneDetector(kind string) (ocr.Detector, error) {
+	dets, err := buildDetectors(kind, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(dets) != 1 {
+		for _, d := range dets {
+			d.det.Close()
+		}
+		return nil, fmt.Errorf("%q: want one detector", kind)
+	}
+	return dets[0].det, nil
 }
 
 type synthScore struct {
