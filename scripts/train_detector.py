@@ -27,6 +27,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from onnx_init import freeze_bn, init_from_onnx
+
 STRIDE = 4
 CORNER_UNIT = 32.0
 REF_H, REF_W = 160, 256
@@ -175,7 +177,13 @@ def iou(a, b):
     return inter / u if u > 0 else 0
 
 
-def evaluate(model, vx, vlabels, dev, thr=0.3, bs=32):
+def train_mode(model, frozen):
+    model.train()
+    if frozen:
+        freeze_bn(model)
+
+
+def evaluate(model, vx, vlabels, dev, frozen, thr=0.3, bs=32):
     """Recall at IoU >= 0.4 and false detections per crop (before NMS, at threshold thr)."""
     model.eval()
     found = total = false = 0
@@ -188,7 +196,7 @@ def evaluate(model, vx, vlabels, dev, thr=0.3, bs=32):
                 total += len(gts)
                 found += sum(any(iou(g, d) >= 0.4 for d in dets) for g in gts)
                 false += sum(not any(iou(g, d) >= 0.4 for g in gts) for d in dets)
-    model.train()
+    train_mode(model, frozen)
     return found / max(1, total), false / max(1, len(vlabels))
 
 
@@ -245,7 +253,12 @@ def train(args):
     vx = torch.from_numpy(np.fromfile(args.val + ".u8", np.uint8).reshape(len(vlab), 1, vs, vs))
     batch = args.batch if dev.type == "cpu" else args.batch * 4
     print(f"device {dev}, train {len(data.labels)} samples ({data.loaded} chunks), val {len(vlab)}, batch {batch}", flush=True)
-    model = Net(args.width).to(dev)
+    model = Net(args.width)
+    if args.init_onnx:
+        init_from_onnx(model, args.init_onnx)
+        print(f"initialised from {args.init_onnx} (BatchNorm statistics fixed)", flush=True)
+    model = model.to(dev)
+    frozen = bool(args.init_onnx)
     nparams = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     budget = args.minutes * 60
@@ -254,6 +267,7 @@ def train(args):
     if args.resume and os.path.exists(ckpt):
         st = torch.load(ckpt, map_location=dev)
         model.load_state_dict(st["model"])
+        frozen = st.get("frozen", frozen)
         opt.load_state_dict(st["opt"])
         step, wall0 = st["step"], st["wall"]
         print(f"resumed at step {step}, {wall0 / 60:.1f} min", flush=True)
@@ -266,7 +280,7 @@ def train(args):
     t0 = time.time()
     tlast, slast, run = t0, step, None
     hist = []
-    model.train()
+    train_mode(model, frozen)
     while wall0 + time.time() - t0 < budget:
         for pg in opt.param_groups:
             pg["lr"] = lr_at((wall0 + time.time() - t0) / budget)
@@ -295,23 +309,24 @@ def train(args):
             if data.refresh():
                 print(f"step {step}: training data now {len(data.labels)} samples ({data.loaded} chunks)", flush=True)
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                        "wall": wall0 + now - t0, "width": args.width}, ckpt + ".tmp")
+                        "wall": wall0 + now - t0, "width": args.width, "frozen": frozen}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
         if step % args.val_every == 0:
-            r, fp = evaluate(model, vx, vlab, dev)
+            r, fp = evaluate(model, vx, vlab, dev, frozen)
             hist.append((step, r, fp))
             print(f"step {step} val recall {r:.3f} false/crop {fp:.3f}", flush=True)
     wall = wall0 + time.time() - t0
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "wall": wall,
-                "width": args.width}, ckpt)
-    r, fp = evaluate(model, vx, vlab, dev)
+                "width": args.width, "frozen": frozen}, ckpt)
+    r, fp = evaluate(model, vx, vlab, dev, frozen)
     print(f"final val recall {r:.3f} false/crop {fp:.3f} after {step} steps, {wall / 60:.1f} min", flush=True)
     export(model, args.onnx, vx[:2, :, :REF_H, :REF_W].clone(), args.refdir)
     with open(os.path.join(args.work, "result.json"), "w") as f:
         json.dump({"steps": step, "batch": batch, "samples_seen": step * batch, "train_samples": len(data.labels),
                    "val_samples": len(vlab), "val_recall": r, "val_false": fp, "wall_min": wall / 60,
                    "params": nparams, "seed": args.seed, "lr": args.lr, "device": dev.type,
-                   "width": args.width, "history": hist}, f)
+                   "width": args.width, "history": hist,
+                   "init": os.path.basename(args.init_onnx)}, f)
 
 
 def main():
@@ -326,6 +341,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--val-every", type=int, default=1000)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-onnx", default="",
+                    help="start from this exported detector (a fine-tune; its BatchNorms stay frozen)")
     ap.add_argument("--cpu", action="store_true", help="do not use CUDA even when present")
     ap.add_argument("--export-only", action="store_true", help="export the last checkpoint and exit")
     ap.add_argument("--onnx", default="")

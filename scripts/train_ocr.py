@@ -24,6 +24,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from onnx_init import freeze_bn, init_from_onnx
+
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 H, W, T = 32, 128, 32
 MIN_STD = 8.0
@@ -94,47 +96,6 @@ def load(prefix):
     # teaches all-blank, which the reader drops as too short.
     keep = [i for i, l in enumerate(labels) if len(l) <= 12]
     return torch.from_numpy(x[keep]), [labels[i] for i in keep]
-
-
-def init_from_onnx(model, path):
-    """Loads an exported recognizer (BatchNorm folded into the convolutions by the
-    export) into Net: each conv gets the folded weights and its BatchNorm becomes
-    the identity plus the folded bias (mean 0, variance 1 - eps, scale 1), so the
-    network computes exactly what the ONNX file does while its BatchNorms stay
-    frozen (--freeze-bn, implied)."""
-    import onnx
-    from onnx import numpy_helper
-    m = onnx.load(path)
-    init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
-    convs = [n for n in m.graph.node if n.op_type == "Conv"]
-    layers = [l for l in model.body if isinstance(l, nn.Conv2d)]
-    if len(convs) != len(layers):
-        sys.exit(f"{path}: {len(convs)} convolutions, the network has {len(layers)}")
-    mods = list(model.body)
-    with torch.no_grad():
-        for node, conv in zip(convs, layers):
-            w = torch.from_numpy(init[node.input[1]].copy())
-            b = torch.from_numpy(init[node.input[2]].copy())
-            if w.shape != conv.weight.shape:
-                sys.exit(f"{path}: {node.input[1]} is {tuple(w.shape)}, want {tuple(conv.weight.shape)}")
-            conv.weight.copy_(w)
-            i = mods.index(conv)
-            bn = mods[i + 1] if i + 1 < len(mods) else None
-            if isinstance(bn, nn.BatchNorm2d):
-                bn.weight.fill_(1)
-                bn.bias.copy_(b)
-                bn.running_mean.zero_()
-                bn.running_var.fill_(1 - bn.eps)
-            else:
-                conv.bias.copy_(b)
-
-
-def freeze_bn(model):
-    """BatchNorm layers use their running statistics while training (their scale
-    and shift still learn): a fine-tune of a converged model on small batches."""
-    for l in model.modules():
-        if isinstance(l, nn.BatchNorm2d):
-            l.eval()
 
 
 class Chunks:
