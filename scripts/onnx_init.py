@@ -6,7 +6,7 @@ in the order the network runs them (the order its modules are registered in, whi
 trainers keep equal to forward order), the folded weights, and turns the BatchNorm that
 follows it into the identity plus the folded bias (mean 0, variance 1 - eps, scale 1),
 so that the network computes exactly what the ONNX file does. Its BatchNorms must then
-stay frozen (freeze_bn) while it trains.
+stay frozen while it trains (train_mode with frozen set).
 """
 import sys
 
@@ -44,9 +44,12 @@ def init_from_onnx(model, path):
                 sys.exit(f"{path}: {node.name} has a bias the network's convolution has no place for")
 
 
-def freeze_bn(model):
-    """BatchNorm layers use their running statistics while training (their scale
-    and shift still learn): a fine-tune of a converged model on small batches."""
-    for l in model.modules():
-        if isinstance(l, nn.BatchNorm2d):
-            l.eval()
+def train_mode(model, frozen):
+    """Puts the network in training mode; with frozen, its BatchNorm layers use their
+    running statistics while training (their scale and shift still learn): a fine-tune
+    of a converged model on small batches."""
+    model.train()
+    if frozen:
+        for l in model.modules():
+            if isinstance(l, nn.BatchNorm2d):
+                l.eval()

@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from onnx_init import freeze_bn, init_from_onnx
+from onnx_init import init_from_onnx, train_mode
 
 STRIDE = 4
 CORNER_UNIT = 32.0
@@ -175,12 +175,6 @@ def iou(a, b):
     inter = ix * iy
     u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / u if u > 0 else 0
-
-
-def train_mode(model, frozen):
-    model.train()
-    if frozen:
-        freeze_bn(model)
 
 
 def evaluate(model, vx, vlabels, dev, frozen, thr=0.3, bs=32):

@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from onnx_init import freeze_bn, init_from_onnx
+from onnx_init import init_from_onnx, train_mode
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 H, W, T = 32, 128, 32
@@ -365,7 +365,7 @@ def main():
             acc, rej, npos, nneg = evaluate_crops(model, cx, clabels)
             line += f", reader crops: plates read {acc:.4f} of {npos}, no-plate crops dropped {rej:.4f} of {nneg}"
         print(line, flush=True)
-        train_mode()
+        train_mode(model, args.freeze_bn)
 
     model = Net()
     if args.init_onnx:
@@ -373,10 +373,6 @@ def main():
         args.freeze_bn = True
         print(f"initialised from {args.init_onnx}", flush=True)
 
-    def train_mode():
-        model.train()
-        if args.freeze_bn:
-            freeze_bn(model)
     nparams = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     budget = args.minutes * 60
@@ -410,7 +406,7 @@ def main():
     run_loss, run_acc = None, None
     if step == 0 and (args.init_onnx or cx is not None):
         report("start:")
-    train_mode()
+    train_mode(model, args.freeze_bn)
     nc = int(round(args.batch * args.crops_share)) if crops else 0
     while wall0 + time.time() - t0 < budget:
         lr = lr_at((wall0 + time.time() - t0) / budget)
