@@ -76,8 +76,9 @@ type CropMode uint8
 
 const (
 	// CropAuto cuts the character band where the detector knows the whole row
-	// (Detection.HasBand) and the whole plate, loosely, elsewhere, so that characters the
-	// detector missed at the row's ends stay inside the crop.
+	// (Detection.HasBand); the whole plate, loosely, where it found only part of the row, so
+	// that characters it missed at the row's ends stay inside the crop; and the plate as
+	// given where it knows no row (the learned detector's corners).
 	CropAuto CropMode = iota
 	// CropPlate cuts the whole plate (Detection.Plate), upright, at 160x80, banner and
 	// slogan included.
@@ -250,7 +251,9 @@ func (f *FrameReader) readMat(frame gocv.Mat, t0 time.Time) ([]PlateRead, error)
 	return f.reads, nil
 }
 
-// shortRowLoose widens the plate crop around rows of fewer than five characters (CropAuto).
+// shortRowLoose widens the plate crop around rows of fewer than five characters (CropAuto):
+// on rendered validation frames it reads more of them right than the bare estimate does
+// (lprlab evalsynth; see models/DETECTOR.md, "Crops of the learned detector's regions").
 const shortRowLoose = 1.2
 
 // Crop sizes: a plate is about twice as wide as high; a band crop is the network's input.
@@ -266,9 +269,11 @@ func (f *FrameReader) crop(grey gocv.Mat, c Detection) (gocv.Mat, Region) {
 		return f.rect.Crop(grey, c.Band, bandW, bandH), c.Band
 	}
 	g := c.Plate
-	if f.opt.Crop == CropAuto {
-		// A short row is most often a plate's row with characters missed at its ends:
-		// leave room for them.
+	if f.opt.Crop == CropAuto && c.Band.Width > 0 {
+		// A short row is most often a plate's row with characters missed at its ends, and
+		// the plate estimated from it is as short: leave room for them. A plate the
+		// detector gives whole, without a row (the learned detector's corners), is cut as
+		// it is: a margin there only adds background and shrinks the characters.
 		g.Width *= shortRowLoose
 		g.Height *= shortRowLoose
 	}

@@ -305,3 +305,38 @@ func TestFrameReaderCrops(t *testing.T) {
 		t.Errorf("Crops(empty) = %v; want ErrFrameSize", err)
 	}
 }
+
+func TestFrameReaderCropRegion(t *testing.T) {
+	plate := Region{CX: 300, CY: 200, Width: 120, Height: 60, Angle: 3}
+	band := Region{CX: 300, CY: 205, Width: 90, Height: 30, Angle: 3}
+	loose := plate
+	loose.Width, loose.Height = plate.Width*shortRowLoose, plate.Height*shortRowLoose
+	cases := []struct {
+		name string
+		mode CropMode
+		det  Detection
+		want Region
+		size image.Point
+	}{
+		{"whole row: the band", CropAuto, Detection{Plate: plate, Band: band, HasBand: true}, band, image.Pt(bandW, bandH)},
+		{"short row: the plate, loose", CropAuto, Detection{Plate: plate, Band: band}, loose, image.Pt(plateW, plateH)},
+		{"plate without a row (learned): as given", CropAuto, Detection{Plate: plate}, plate, image.Pt(plateW, plateH)},
+		{"CropPlate: the plate", CropPlate, Detection{Plate: plate, Band: band, HasBand: true}, plate, image.Pt(plateW, plateH)},
+		{"CropBand: the band", CropBand, Detection{Plate: plate, Band: band}, band, image.Pt(bandW, bandH)},
+		{"CropBand without a band: the plate", CropBand, Detection{Plate: plate}, plate, image.Pt(plateW, plateH)},
+	}
+	grey := gocv.NewMatWithSize(480, 640, gocv.MatTypeCV8UC1)
+	defer grey.Close()
+	f := &FrameReader{opt: FrameReaderOptions{Crop: CropAuto}, rect: NewRectifier()}
+	defer f.rect.Close()
+	for _, c := range cases {
+		f.opt.Crop = c.mode
+		crop, cut := f.crop(grey, c.det)
+		if cut != c.want {
+			t.Errorf("%s: cut %+v; want %+v", c.name, cut, c.want)
+		}
+		if sz := image.Pt(crop.Cols(), crop.Rows()); sz != c.size {
+			t.Errorf("%s: crop %v; want %v", c.name, sz, c.size)
+		}
+	}
+}
