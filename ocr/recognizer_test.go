@@ -7,6 +7,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/lprd/lprd/ocr/models"
 	"github.com/lprd/lprd/ocr/synth"
 )
 
@@ -110,10 +111,82 @@ func TestRecognizerOddCrops(t *testing.T) {
 
 var errAny = errors.New("any error")
 
+// The default network, quantized to 8 bits, reads rendered plates as the exported 32-bit one
+// does: the same texts on nearly all of them and as many right.
+func TestRecognizerQuantized(t *testing.T) {
+	q, err := NewRecognizerWithOptions(RecognizerOptions{Band: BandOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	f, err := NewRecognizerWithOptions(RecognizerOptions{Band: BandOff, FP32: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const n = 80
+	var same, rightQ, rightF int
+	for seed := range int64(n) {
+		seed += 7_100_000
+		p := synth.RenderPlate(seed, synth.Options{GoFontsOnly: true})
+		img := synth.Photograph(p, seed, synth.CameraOptions{Crop: synth.CropPlate, MinWidth: 80, MaxWidth: 220, MaxTilt: 1})
+		m := bgrMat(t, img)
+		rq, errQ := q.Read(m)
+		rf, errF := f.Read(m)
+		m.Close()
+		if errQ != nil || errF != nil {
+			t.Fatal(errQ, errF)
+		}
+		want := Canonical(p.Text)
+		if rq.Text == rf.Text {
+			same++
+		}
+		if rq.Text == want {
+			rightQ++
+		}
+		if rf.Text == want {
+			rightF++
+		}
+	}
+	t.Logf("8-bit %d right, 32-bit %d right, the same text on %d of %d", rightQ, rightF, same, n)
+	if same*100 < n*90 || rightQ < rightF-3 {
+		t.Errorf("8-bit %d right, 32-bit %d right, the same text on %d of %d plates; want 90 %% the same and no more than 3 fewer right", rightQ, rightF, same, n)
+	}
+}
+
+func TestLoadNetRefuses(t *testing.T) {
+	model := models.RecognizerONNX()
+	for _, tc := range []struct {
+		name  string
+		model []byte
+		calib []float32
+	}{
+		{"no model", nil, nil},
+		{"a truncated model", model[:len(model)/3], nil},
+		{"calibration not a whole number of inputs", model, make([]float32, 100)},
+	} {
+		if n, err := loadNet(tc.model, 1, models.InputHeight, models.InputWidth, models.Classes*models.Steps, tc.calib); err == nil {
+			n.close()
+			t.Errorf("%s: loadNet = nil error", tc.name)
+		}
+	}
+	n, err := loadNet(model, 1, models.InputHeight, models.InputWidth, 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.close()
+	if _, err := n.forward(make([]float32, 7)); err == nil {
+		t.Error("forward of a short input = nil error")
+	}
+	if _, err := n.forward(make([]float32, models.InputHeight*models.InputWidth)); err == nil {
+		t.Error("forward into too small an output = nil error")
+	}
+}
+
 // BenchmarkRecognizerRead measures one read of a 320x160 BGR plate crop on
 // one OpenCV thread (the target is under 3 ms per plate on one core): "whole"
 // is one network pass (BandOff), "band" the two passes BandBoth costs, the
-// most the default BandFallback can cost.
+// most the default BandFallback can cost; "fp32" runs the network unquantized.
 func BenchmarkRecognizerRead(b *testing.B) {
 	prev := OpenCVThreads()
 	SetOpenCVThreads(1)
@@ -124,9 +197,10 @@ func BenchmarkRecognizerRead(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		mode BandMode
-	}{{"whole", BandOff}, {"band", BandBoth}} {
+		fp32 bool
+	}{{"whole", BandOff, false}, {"band", BandBoth, false}, {"whole-fp32", BandOff, true}} {
 		b.Run(bc.name, func(b *testing.B) {
-			rec, err := NewRecognizerWithOptions(RecognizerOptions{Band: bc.mode})
+			rec, err := NewRecognizerWithOptions(RecognizerOptions{Band: bc.mode, FP32: bc.fp32})
 			if err != nil {
 				b.Fatal(err)
 			}

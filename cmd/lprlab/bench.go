@@ -41,8 +41,9 @@ func benchMain(args []string) int {
 	workers := fs.String("workers", "1,2", "worker counts, comma-separated")
 	regions := fs.String("regions", "us", "plate-format regions")
 	detector := fs.String("detector", string(ocr.DefaultDetector), "plate detector: classical, learned, both or agree")
+	fp32 := fs.Bool("fp32", false, "run the recognizer's network in 32-bit floats, unquantized (ocr.RecognizerOptions.FP32), to compare")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: lprlab bench [-clip FILE|DIR] [-frames 300] [-sizes 720p,1080p] [-inputs mjpeg,grey] [-workers 1,2] [-detector KIND]\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: lprlab bench [-clip FILE|DIR] [-frames 300] [-sizes 720p,1080p] [-inputs mjpeg,grey] [-workers 1,2] [-detector KIND] [-fp32]\n\n"+
 			"Replays frames through the real pipeline as fast as possible and reports throughput, latency, CPU and memory.")
 		fs.PrintDefaults()
 	}
@@ -68,7 +69,7 @@ func benchMain(args []string) int {
 		return 2
 	}
 	ocr.SetOpenCVThreads(1) // parallelism comes from the workers, as in the daemon
-	if err := runBench(os.Stdout, cfg, *clip, *frames, *distinct, ocr.FrameReaderOptions{Rules: rules, DetectorKind: kind}); err != nil {
+	if err := runBench(os.Stdout, cfg, *clip, *frames, *distinct, ocr.FrameReaderOptions{Rules: rules, DetectorKind: kind, Recognizer: ocr.RecognizerOptions{FP32: *fp32}}); err != nil {
 		fmt.Fprintln(os.Stderr, "lprlab bench:", err)
 		return 1
 	}
