@@ -22,6 +22,15 @@ func bgrMat(t testing.TB, img *image.RGBA) gocv.Mat {
 	return m
 }
 
+// photographedPlate renders the plate of seed in gofont only (so that no test depends on the
+// fonts installed) and photographs it as a whole-plate crop under opt, in a BGR Mat.
+func photographedPlate(t testing.TB, seed int64, opt synth.CameraOptions) (synth.Plate, gocv.Mat) {
+	t.Helper()
+	p := synth.RenderPlate(seed, synth.Options{GoFontsOnly: true})
+	opt.Crop = synth.CropPlate
+	return p, bgrMat(t, synth.Photograph(p, seed, opt))
+}
+
 // readBackMin is the share of synthetic plates that must read exactly.
 const readBackMin = 0.8
 
@@ -34,12 +43,8 @@ func TestRecognizerReadsSyntheticPlates(t *testing.T) {
 	const n = 60
 	ok := 0
 	for seed := range int64(n) {
-		// Seeds far from the training range; gofont only, so the test does
-		// not depend on installed fonts.
-		seed += 7_000_000
-		p := synth.RenderPlate(seed, synth.Options{GoFontsOnly: true})
-		img := synth.Photograph(p, seed, synth.CameraOptions{Crop: synth.CropPlate, MinWidth: 110, MaxWidth: 220, MaxTilt: 0.5})
-		m := bgrMat(t, img)
+		seed += 7_000_000 // far from the training range
+		p, m := photographedPlate(t, seed, synth.CameraOptions{MinWidth: 110, MaxWidth: 220, MaxTilt: 0.5})
 		rd, err := rec.Read(m)
 		m.Close()
 		if err != nil {
@@ -128,9 +133,7 @@ func TestRecognizerQuantized(t *testing.T) {
 	var same, rightQ, rightF int
 	for seed := range int64(n) {
 		seed += 7_100_000
-		p := synth.RenderPlate(seed, synth.Options{GoFontsOnly: true})
-		img := synth.Photograph(p, seed, synth.CameraOptions{Crop: synth.CropPlate, MinWidth: 80, MaxWidth: 220, MaxTilt: 1})
-		m := bgrMat(t, img)
+		p, m := photographedPlate(t, seed, synth.CameraOptions{MinWidth: 80, MaxWidth: 220, MaxTilt: 1})
 		rq, errQ := q.Read(m)
 		rf, errF := f.Read(m)
 		m.Close()
