@@ -103,7 +103,8 @@ type Locator struct {
 	opt LocateOptions
 
 	small, grad, tmp16, mask gocv.Mat
-	roi, roiBin, roiLines    gocv.Mat
+	roi, roiThr              gocv.Mat
+	roiBin, roiLines         gocv.Mat
 	closeK, openK, lineK     gocv.Mat
 
 	coarse []coarseRegion
@@ -126,6 +127,7 @@ func NewLocator(opt LocateOptions) *Locator {
 		tmp16:    gocv.NewMat(),
 		mask:     gocv.NewMat(),
 		roi:      gocv.NewMat(),
+		roiThr:   gocv.NewMat(),
 		roiBin:   gocv.NewMat(),
 		roiLines: gocv.NewMat(),
 		lineK:    gocv.GetStructuringElement(gocv.MorphRect, image.Pt(roiHeight*2/5, 1)),
@@ -136,7 +138,7 @@ func NewLocator(opt LocateOptions) *Locator {
 
 // Close frees the scratch Mats.
 func (l *Locator) Close() error {
-	for _, m := range []*gocv.Mat{&l.small, &l.grad, &l.tmp16, &l.mask, &l.roi, &l.roiBin, &l.roiLines,
+	for _, m := range []*gocv.Mat{&l.small, &l.grad, &l.tmp16, &l.mask, &l.roi, &l.roiThr, &l.roiBin, &l.roiLines,
 		&l.closeK, &l.openK, &l.lineK} {
 		m.Close()
 	}
@@ -311,12 +313,15 @@ func (l *Locator) verify(grey gocv.Mat, r image.Rectangle) {
 	if block < 7 {
 		block = 7
 	}
+	// One threshold serves both polarities: dark ink is exactly the pixels that are not
+	// above the local mean less 7, the complement of light ink.
+	gocv.AdaptiveThreshold(l.roi, &l.roiThr, 255, gocv.AdaptiveThresholdMean, gocv.ThresholdBinary, block, 7)
 	for _, dark := range []bool{true, false} {
-		typ := gocv.ThresholdBinary
 		if dark {
-			typ = gocv.ThresholdBinaryInv
+			gocv.BitwiseNot(l.roiThr, &l.roiBin)
+		} else {
+			l.roiThr.CopyTo(&l.roiBin)
 		}
-		gocv.AdaptiveThreshold(l.roi, &l.roiBin, 255, gocv.AdaptiveThresholdMean, typ, block, 7)
 		// Long horizontal runs are plate borders, frames and bumper edges, never characters:
 		// cut them so that characters touching a border become blobs of their own.
 		gocv.MorphologyEx(l.roiBin, &l.roiLines, gocv.MorphOpen, l.lineK)
