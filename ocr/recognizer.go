@@ -61,9 +61,10 @@ type RecognizerOptions struct {
 	Model []byte
 	// FP32 runs the network in 32-bit floats, as exported. By default it is
 	// quantized to 8-bit integers when loaded (OpenCV's Net::quantize, its
-	// activations calibrated on models.RecognizerCalibration): a third less
-	// time per crop on one core, and on rendered frames and the dev crops
-	// as many plates read right (ocr/models/README.md, "8-bit inference").
+	// activations calibrated on models.RecognizerCalibration): about 30 %
+	// less time per crop on one core, and on rendered frames and the dev
+	// crops as many plates read right (ocr/models/README.md, "8-bit
+	// inference").
 	FP32 bool
 }
 
