@@ -106,7 +106,7 @@ func TestSubmitKeepsReadsTheFolderCannotStore(t *testing.T) {
 		t.Errorf("plate text in the log:\n%s", logs)
 	}
 	for _, p := range fc.Published("") {
-		if p.Topic != reads && strings.Contains(string(p.Payload), "PLT") {
+		if p.Topic != reads && testPlate.Match(p.Payload) {
 			t.Errorf("plate text on %s", p.Topic)
 		}
 	}
