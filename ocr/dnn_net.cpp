@@ -8,6 +8,7 @@
 
 struct lprd_net {
 	cv::dnn::Net net;
+	int c, h, w; // the input's shape (batch 1)
 };
 
 static void set_err(char* err, int errlen, const std::string& msg) {
@@ -31,7 +32,7 @@ lprd_net* lprd_net_load(const void* model, size_t len, const float* calib, int n
 			std::vector<cv::Mat> data{cv::Mat(4, sz, CV_32F, const_cast<float*>(calib))};
 			net = net.quantize(data, CV_32F, CV_32F);
 		}
-		return new lprd_net{net};
+		return new lprd_net{net, c, h, w};
 	} catch (const std::exception& e) {
 		set_err(err, errlen, e.what());
 	} catch (...) {
@@ -40,12 +41,12 @@ lprd_net* lprd_net_load(const void* model, size_t len, const float* calib, int n
 	return nullptr;
 }
 
-// lprd_net_forward runs the network on one input of c x h x w floats and copies its single
-// output to out; it returns the output's size in floats, or -1 with a message when it fails
-// or the output is larger than outlen.
-int lprd_net_forward(lprd_net* net, const float* in, int c, int h, int w, float* out, int outlen, char* err, int errlen) {
+// lprd_net_forward runs the network on one input of the shape it was loaded with and copies
+// its single output to out; it returns the output's size in floats, or -1 with a message when
+// it fails or the output is larger than outlen.
+int lprd_net_forward(lprd_net* net, const float* in, float* out, int outlen, char* err, int errlen) {
 	try {
-		int sz[] = {1, c, h, w};
+		int sz[] = {1, net->c, net->h, net->w};
 		net->net.setInput(cv::Mat(4, sz, CV_32F, const_cast<float*>(in)));
 		cv::Mat o = net->net.forward();
 		if (o.type() != CV_32F || !o.isContinuous()) {

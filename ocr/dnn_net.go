@@ -16,9 +16,10 @@ import (
 // dnnNet is a network of fixed input shape run by OpenCV DNN through lprd's own thin C++
 // layer (dnn_net.cpp), which can quantize it: gocv cannot. One goroutine at a time.
 type dnnNet struct {
-	p       *C.lprd_net
-	c, h, w int
-	out     []float32
+	p    *C.lprd_net
+	size int // floats per input
+	out  []float32
+	msg  []C.char // room for an OpenCV error message, kept so that forward does not allocate
 }
 
 // errLen is the room for an OpenCV error message.
@@ -44,20 +45,19 @@ func loadNet(model []byte, c, h, w, outLen int, calib []float32) (*dnnNet, error
 	if p == nil {
 		return nil, fmt.Errorf("OpenCV: %s", C.GoString(&msg[0]))
 	}
-	return &dnnNet{p: p, c: c, h: h, w: w, out: make([]float32, outLen)}, nil
+	return &dnnNet{p: p, size: k, out: make([]float32, outLen), msg: make([]C.char, errLen)}, nil
 }
 
 // forward runs the network on one input of c*h*w floats; the result is valid until the next
 // call.
 func (n *dnnNet) forward(in []float32) ([]float32, error) {
-	if len(in) != n.c*n.h*n.w {
-		return nil, fmt.Errorf("input of %d floats, want %d", len(in), n.c*n.h*n.w)
+	if len(in) != n.size {
+		return nil, fmt.Errorf("input of %d floats, want %d", len(in), n.size)
 	}
-	var msg [errLen]C.char
-	got := C.lprd_net_forward(n.p, (*C.float)(unsafe.Pointer(&in[0])), C.int(n.c), C.int(n.h), C.int(n.w),
-		(*C.float)(unsafe.Pointer(&n.out[0])), C.int(len(n.out)), &msg[0], errLen)
+	got := C.lprd_net_forward(n.p, (*C.float)(unsafe.Pointer(&in[0])), (*C.float)(unsafe.Pointer(&n.out[0])), C.int(len(n.out)),
+		&n.msg[0], errLen)
 	if got < 0 {
-		return nil, fmt.Errorf("OpenCV: %s", C.GoString(&msg[0]))
+		return nil, fmt.Errorf("OpenCV: %s", C.GoString(&n.msg[0]))
 	}
 	return n.out[:got], nil
 }
