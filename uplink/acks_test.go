@@ -97,7 +97,15 @@ func TestAcksDeleteOnlyVerified(t *testing.T) {
 	if h.OutboxDepth != 2 || h.ReadsAwaitingBackend != 1 || h.ReadsConfirmed != 2 || h.BackendKeyID != u.sealer.RecipientKeyID().String() || !h.BackendAcks {
 		t.Errorf("health %+v", h)
 	}
-	if !strings.Contains(f.log.String(), "the backend refused reads") || !strings.Contains(f.log.String(), "sealed_to=0011223344556677") {
+	// The refusal reaches health a moment before its log line is written.
+	refusalLogged := func() bool {
+		l := f.log.String()
+		return strings.Contains(l, "the backend refused reads") && strings.Contains(l, "sealed_to=0011223344556677")
+	}
+	for deadline := time.Now().Add(5 * time.Second); !refusalLogged() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !refusalLogged() {
 		t.Errorf("no refusal in the log:\n%s", f.log)
 	}
 	if strings.Contains(f.log.String(), "PLT") {
