@@ -38,6 +38,10 @@ type Detection struct {
 	// plate), Rows[0] above Rows[1]; the reader reads each and joins the texts, top first.
 	Stacked bool
 	Rows    [2]Region
+	// Outline is the other detector's whole plate where two detectors found the same plate
+	// ([NewAgreeDetector]; zero Width otherwise): the reader cuts it as given when the
+	// crop of this detection's own geometry gives no read.
+	Outline Region
 	// Score ranks detections of one frame; higher is more plate-like.
 	Score float64
 }

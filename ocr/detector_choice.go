@@ -96,7 +96,7 @@ func (u *unionDetector) Close() error {
 }
 
 // NewAgreeDetector proposes first the regions that both detectors found (as primary gives
-// them, in its order), then primary's other regions and other's regions that overlap none of
+// them, in its order, with other's plate as their Outline), then primary's other regions and other's regions that overlap none of
 // primary's, alternately, primary's first. It owns both.
 func NewAgreeDetector(primary, other Detector) Detector {
 	return &agreeDetector{primary: primary, other: other}
@@ -120,7 +120,8 @@ func (u *agreeDetector) Detect(grey gocv.Mat) []Detection {
 	u.others = append(u.others[:0], u.other.Detect(grey)...)
 	u.dets, u.alone = u.dets[:0], u.alone[:0]
 	for _, d := range p {
-		if slices.ContainsFunc(u.others, func(x Detection) bool { return overlapShare(d.Box, x.Box) > agreeShare }) {
+		if k := slices.IndexFunc(u.others, func(x Detection) bool { return overlapShare(d.Box, x.Box) > agreeShare }); k >= 0 {
+			d.Outline = u.others[k].Plate
 			u.dets = append(u.dets, d)
 		} else {
 			u.alone = append(u.alone, d)

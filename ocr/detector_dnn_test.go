@@ -221,8 +221,9 @@ func TestUnionDetector(t *testing.T) {
 	}
 }
 
-// The agreeing regions come first, then the rest of each detector alternately, the
-// primary's first; the other's regions of a plate the primary proposed are dropped.
+// The agreeing regions come first, with the other's plate as their Outline, then the rest of
+// each detector alternately, the primary's first; the other's regions of a plate the primary
+// proposed are dropped.
 func TestAgreeDetector(t *testing.T) {
 	classical := &fakeDetector{dets: []Detection{
 		{Box: image.Rect(0, 0, 200, 60), Score: 9},      // c0: alone
@@ -230,15 +231,18 @@ func TestAgreeDetector(t *testing.T) {
 		{Box: image.Rect(700, 0, 760, 30), Score: 7},    // c2: alone
 		{Box: image.Rect(900, 500, 980, 540), Score: 6}, // c3: alone; l2 lies half over it
 	}}
+	plate := Region{CX: 460, CY: 325, Width: 120, Height: 50} // l0's plate
 	learned := &fakeDetector{dets: []Detection{
-		{Box: image.Rect(400, 300, 520, 350), Score: 0.9},  // l0: agrees with c1
-		{Box: image.Rect(100, 600, 200, 650), Score: 0.8},  // l1: alone
-		{Box: image.Rect(940, 500, 1020, 540), Score: 0.7}, // l2: half over c3 (IoU 0.33): dropped
-		{Box: image.Rect(10, 400, 90, 440), Score: 0.6},    // l3: alone
+		{Box: image.Rect(400, 300, 520, 350), Score: 0.9, Plate: plate}, // l0: agrees with c1
+		{Box: image.Rect(100, 600, 200, 650), Score: 0.8},               // l1: alone
+		{Box: image.Rect(940, 500, 1020, 540), Score: 0.7},              // l2: half over c3 (IoU 0.33): dropped
+		{Box: image.Rect(10, 400, 90, 440), Score: 0.6},                 // l3: alone
 	}}
 	u := NewAgreeDetector(classical, learned)
 	c, l := classical.dets, learned.dets
-	want := []Detection{c[1], c[0], l[1], c[2], l[3], c[3]}
+	agreed := c[1]
+	agreed.Outline = l[0].Plate // the network's plate, read where the row does not read
+	want := []Detection{agreed, c[0], l[1], c[2], l[3], c[3]}
 	for range 2 { // scratch reused
 		if got := u.Detect(gocv.Mat{}); !slices.Equal(got, want) {
 			t.Errorf("agree =\n%+v\nwant\n%+v", got, want)

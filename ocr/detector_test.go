@@ -67,6 +67,42 @@ func TestFrameReaderUsesItsDetector(t *testing.T) {
 	}
 }
 
+// TestFrameReaderReadsOutline: a detection whose own crop does not read (its band on the
+// road, away from the plate) is read from its Outline, the other detector's plate, and the
+// read takes the outline's box; without an outline it gives nothing.
+func TestFrameReaderReadsOutline(t *testing.T) {
+	sc := synth.RenderScene(100, synth.SceneOptions{Vehicles: []synth.Vehicle{sceneCases[0]}, GoFontsOnly: true})
+	pix := greyPix(sc.Image)
+	w, h := sc.Image.Rect.Dx(), sc.Image.Rect.Dy()
+	p := sc.Plates[0]
+	plate := Region{CX: float64(p.Box.Min.X+p.Box.Max.X) / 2, CY: float64(p.Box.Min.Y+p.Box.Max.Y) / 2,
+		Width: float64(p.Box.Dx()), Height: float64(p.Box.Dy())}
+	road := Region{CX: 200, CY: 690, Width: 120, Height: 24}
+	bad := Detection{Box: road.Bounds(), Plate: road, Band: road, HasBand: true}
+	for name, tc := range map[string]struct {
+		outline Region
+		want    string
+	}{"no outline": {Region{}, ""}, "outline": {plate, p.Text}} {
+		d := bad
+		d.Outline = tc.outline
+		fr, err := NewFrameReader(FrameReaderOptions{Detector: &fixedDetector{dets: []Detection{d}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reads, err := fr.Read(pix, w, h, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case tc.want == "" && len(reads) != 0:
+			t.Errorf("%s: read %q at %v; want nothing (the band is on the road)", name, reads[0].Text, reads[0].Box)
+		case tc.want != "" && (len(reads) != 1 || reads[0].Text != tc.want || reads[0].Box != plate.Bounds()):
+			t.Errorf("%s: reads %+v; want %q at %v", name, reads, tc.want, plate.Bounds())
+		}
+		fr.Close()
+	}
+}
+
 func TestRegionCorners(t *testing.T) {
 	g := Region{CX: 100, CY: 50, Width: 40, Height: 20}
 	want := [4]image.Point{{80, 40}, {120, 40}, {120, 60}, {80, 60}}

@@ -325,18 +325,22 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool
 			prob = f.rec.TextProb
 		}
 	}
-	if err != nil || len(rd.Candidates) == 0 {
-		return PlateRead{}, false
+	ranked, ok := f.rank(rd, err, prob)
+	if !ok && c.Outline.Width > 0 {
+		// Two detectors found a plate here, and what this detection's geometry cut (most
+		// often a short row, its ends missed) does not read: read the other's whole plate.
+		c.Box, c.Band, c.HasBand = c.Outline.Bounds().Intersect(image.Rect(0, 0, grey.Cols(), grey.Rows())), Region{}, false
+		rd, err = f.rec.Read(f.rect.Crop(grey, c.Outline, plateW, plateH))
+		prob = nil
+		if !f.opt.BandFinder {
+			prob = f.rec.TextProb
+		}
+		ranked, ok = f.rank(rd, err, prob)
 	}
-	ranked := withinLength(f.opt.Rules.RankScored(rd.Candidates, prob), f.opt.MaxChars)
-	if len(ranked) == 0 {
+	if !ok {
 		return PlateRead{}, false
 	}
 	best := ranked[0]
-	if len(best.Text) < f.opt.MinChars || best.Confidence < f.opt.MinConfidence || (f.opt.NeedRule && best.Rule == nil) ||
-		repetitive(best.Text) {
-		return PlateRead{}, false
-	}
 	r := PlateRead{Box: c.Box, Text: best.Text, Confidence: best.Confidence, CharConf: rd.CharConf,
 		Rule: best.Rule.Name(), Score: best.Score, Candidates: make([]plateformat.Candidate, len(ranked))}
 	if c.Band.Width > 0 {
@@ -346,6 +350,25 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool
 		r.Candidates[i] = plateformat.Candidate{Text: x.Text, Confidence: x.Confidence}
 	}
 	return r, true
+}
+
+// rank applies the rules to a reading and says whether it is a read: a best candidate
+// of MinChars to MaxChars characters, confident enough, not repetitive, accepted by a rule
+// when NeedRule.
+func (f *FrameReader) rank(rd Reading, err error, prob func(string) float32) ([]plateformat.Ranked, bool) {
+	if err != nil || len(rd.Candidates) == 0 {
+		return nil, false
+	}
+	ranked := withinLength(f.opt.Rules.RankScored(rd.Candidates, prob), f.opt.MaxChars)
+	if len(ranked) == 0 {
+		return nil, false
+	}
+	best := ranked[0]
+	if len(best.Text) < f.opt.MinChars || best.Confidence < f.opt.MinConfidence || (f.opt.NeedRule && best.Rule == nil) ||
+		repetitive(best.Text) {
+		return nil, false
+	}
+	return ranked, true
 }
 
 // stackedCandidates is how many readings of each row of a stacked plate are joined: 4 x 4
