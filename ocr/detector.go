@@ -39,8 +39,9 @@ type Detection struct {
 	Stacked bool
 	Rows    [2]Region
 	// Outline is the other detector's whole plate where two detectors found the same plate
-	// ([NewAgreeDetector]; zero Width otherwise): the reader cuts it as given when the
-	// crop of this detection's own geometry gives no read.
+	// ([NewAgreeDetector]; zero Width otherwise). The reader also reads it, cut as given,
+	// where the crop of this detection's own geometry gives no read or is a short row's
+	// (HasBand false), and keeps the more confident read.
 	Outline Region
 	// Score ranks detections of one frame; higher is more plate-like.
 	Score float64

@@ -69,7 +69,9 @@ func TestFrameReaderUsesItsDetector(t *testing.T) {
 
 // TestFrameReaderReadsOutline: a detection whose own crop does not read (its band on the
 // road, away from the plate) is read from its Outline, the other detector's plate, and the
-// read takes the outline's box; without an outline it gives nothing.
+// read takes the outline's box; without an outline it gives nothing. A short row (the
+// plate's left 70 %, which alone reads its first four characters) with an outline reads the
+// whole plate from the outline, the more confident read.
 func TestFrameReaderReadsOutline(t *testing.T) {
 	sc := synth.RenderScene(100, synth.SceneOptions{Vehicles: []synth.Vehicle{sceneCases[0]}, GoFontsOnly: true})
 	pix := greyPix(sc.Image)
@@ -78,13 +80,19 @@ func TestFrameReaderReadsOutline(t *testing.T) {
 	plate := Region{CX: float64(p.Box.Min.X+p.Box.Max.X) / 2, CY: float64(p.Box.Min.Y+p.Box.Max.Y) / 2,
 		Width: float64(p.Box.Dx()), Height: float64(p.Box.Dy())}
 	road := Region{CX: 200, CY: 690, Width: 120, Height: 24}
-	bad := Detection{Box: road.Bounds(), Plate: road, Band: road, HasBand: true}
+	left := Region{CX: plate.CX - plate.Width*0.15, CY: plate.CY, Width: plate.Width * 0.7, Height: plate.Height / 2}
 	for name, tc := range map[string]struct {
+		row     Region
+		whole   bool
 		outline Region
 		want    string
-	}{"no outline": {Region{}, ""}, "outline": {plate, p.Text}} {
-		d := bad
-		d.Outline = tc.outline
+		box     image.Rectangle
+	}{
+		"road, no outline":   {road, true, Region{}, "", image.Rectangle{}},
+		"road, outline":      {road, true, plate, p.Text, plate.Bounds()},
+		"short row, outline": {left, false, plate, p.Text, plate.Bounds()},
+	} {
+		d := Detection{Box: tc.row.Bounds(), Plate: tc.row, Band: tc.row, HasBand: tc.whole, Outline: tc.outline}
 		fr, err := NewFrameReader(FrameReaderOptions{Detector: &fixedDetector{dets: []Detection{d}}})
 		if err != nil {
 			t.Fatal(err)
@@ -96,8 +104,8 @@ func TestFrameReaderReadsOutline(t *testing.T) {
 		switch {
 		case tc.want == "" && len(reads) != 0:
 			t.Errorf("%s: read %q at %v; want nothing (the band is on the road)", name, reads[0].Text, reads[0].Box)
-		case tc.want != "" && (len(reads) != 1 || reads[0].Text != tc.want || reads[0].Box != plate.Bounds()):
-			t.Errorf("%s: reads %+v; want %q at %v", name, reads, tc.want, plate.Bounds())
+		case tc.want != "" && (len(reads) != 1 || reads[0].Text != tc.want || reads[0].Box != tc.box):
+			t.Errorf("%s: reads %+v; want %q at %v", name, reads, tc.want, tc.box)
 		}
 		fr.Close()
 	}

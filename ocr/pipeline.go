@@ -321,21 +321,18 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool
 	} else {
 		crop, _ := f.crop(grey, c)
 		rd, err = f.rec.Read(crop)
-		if !f.opt.BandFinder {
-			prob = f.rec.TextProb
-		}
+		prob = f.viewProb()
 	}
 	ranked, ok := f.rank(rd, err, prob)
-	if !ok && c.Outline.Width > 0 {
-		// Two detectors found a plate here, and what this detection's geometry cut (most
-		// often a short row, its ends missed) does not read: read the other's whole plate.
-		c.Box, c.Band, c.HasBand = c.Outline.Bounds().Intersect(image.Rect(0, 0, grey.Cols(), grey.Rows())), Region{}, false
-		rd, err = f.rec.Read(f.rect.Crop(grey, c.Outline, plateW, plateH))
-		prob = nil
-		if !f.opt.BandFinder {
-			prob = f.rec.TextProb
+	if c.Outline.Width > 0 && (!ok || (!c.HasBand && !c.Stacked)) {
+		// Two detectors found a plate here. Where this detection's own crop gives no read,
+		// or is a short row's (its ends most often missed, its plate estimated from it), the
+		// other's whole plate is read too, cut as given, and the more confident read kept.
+		rd2, err2 := f.rec.Read(f.rect.Crop(grey, c.Outline, plateW, plateH))
+		if r2, ok2 := f.rank(rd2, err2, f.viewProb()); ok2 && (!ok || r2[0].Confidence > ranked[0].Confidence) {
+			c.Box, c.Band, c.HasBand = c.Outline.Bounds().Intersect(image.Rect(0, 0, grey.Cols(), grey.Rows())), Region{}, false
+			ranked, rd, ok = r2, rd2, true
 		}
-		ranked, ok = f.rank(rd, err, prob)
 	}
 	if !ok {
 		return PlateRead{}, false
@@ -350,6 +347,15 @@ func (f *FrameReader) readCandidate(grey gocv.Mat, c Detection) (PlateRead, bool
 		r.Candidates[i] = plateformat.Candidate{Text: x.Text, Confidence: x.Confidence}
 	}
 	return r, true
+}
+
+// viewProb is the probability the rules score their repairs by: the network's of the one
+// view read, when the band finder is off (it merges several views).
+func (f *FrameReader) viewProb() func(string) float32 {
+	if f.opt.BandFinder {
+		return nil
+	}
+	return f.rec.TextProb
 }
 
 // rank applies the rules to a reading and says whether it is a read: a best candidate
