@@ -284,7 +284,8 @@ func (f *FrameReader) crop(grey gocv.Mat, c Detection) (gocv.Mat, Region) {
 // with each detection it would read (the first ReadBudget), the region it would cut and the
 // crop it would hand the recognizer, until yield returns false. The crop is valid only during the call. It is for
 // making recognizer training data that looks like what the reader sees at the lane
-// (`lprlab gencrops`).
+// (`lprlab gencrops`). A detection's Outline, which the reader may read too, is not cut: it
+// is the other detector's plate, cut as that detector's own regions are.
 func (f *FrameReader) Crops(frame gocv.Mat, yield func(Detection, Region, gocv.Mat) bool) error {
 	switch {
 	case frame.Empty():
