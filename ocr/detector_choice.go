@@ -96,8 +96,9 @@ func (u *unionDetector) Close() error {
 }
 
 // NewAgreeDetector proposes first the regions that both detectors found (as primary gives
-// them, in its order, with other's plate as their Outline), then primary's other regions and other's regions that overlap none of
-// primary's, alternately, primary's first. It owns both.
+// them, in its order, with other's plate as their Outline), then primary's other regions
+// and other's regions that overlap none of primary's, alternately, primary's first. It
+// owns both.
 func NewAgreeDetector(primary, other Detector) Detector {
 	return &agreeDetector{primary: primary, other: other}
 }
