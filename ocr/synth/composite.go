@@ -119,10 +119,11 @@ const (
 	LookHaze                         // the whole frame washed towards a grey
 	LookNight                        // the whole frame dim
 	LookIR                           // IR: bright plates, dark scene
-	LookFrame                        // a heavy dealer frame around the plate
+	LookFrame                        // a dealer frame around the plate, often with text on its bars
 	LookBars                         // bars in front of the plate
 	LookFence                        // fence bars across the frame
 	LookTimestamp                    // a date and time overlay
+	LookRecess                       // the car's plate recess, a rounded moulding around the plate
 )
 
 // want draws a random number (always, so that the stream is the same) and says whether look l
@@ -274,19 +275,11 @@ func pasteComposite(fr *Grey, rng *rand.Rand, seed int64, opt CompositeOptions, 
 	for i, c := range local {
 		q[i] = [2]float64{cx + c[0]*cos - c[1]*sin, cy + c[0]*sin + c[1]*cos}
 	}
-	if want(rng, opt.Looks, LookFrame, 0.3) { // a heavy dealer frame around the plate
-		fq := growQuad(q, uniform(rng, 0.08, 0.3), uniform(rng, 0.1, 0.45))
-		v := float32(uniform(rng, 10, 240))
-		warpFill(fr, fq, func(u, v0 float64) (float32, bool) { return v, true })
-		if rng.Float64() < 0.5 { // dealer text on the frame's lower bar
-			tv := float32(255) - v
-			warpFill(fr, fq, func(u, vv float64) (float32, bool) {
-				if vv > 0.86 && vv < 0.95 && u > 0.2 && u < 0.8 && math.Sin(u*90) > 0.2 {
-					return tv, true
-				}
-				return 0, false
-			})
-		}
+	if want(rng, opt.Looks, LookRecess, 0.3) {
+		paintRecess(fr, rng, q)
+	}
+	if want(rng, opt.Looks, LookFrame, 0.3) {
+		paintFrame(fr, rng, q, fonts(opt.GoFontsOnly))
 	}
 	warpPlate(fr, q, pg)
 	if want(rng, opt.Looks, LookBars, 0.15) { // bars in front of the plate (a bike rack, a tow bar)
