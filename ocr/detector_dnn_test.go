@@ -95,9 +95,46 @@ func TestLearnedDetectorHardPlates(t *testing.T) {
 	}
 }
 
+// TestLearnedDetectorOutlinesFramedPlates: around a plate in the car's recess and a dealer
+// frame with text on its bars, the learned detector outlines the plate, not the recess or the
+// frame: the region it gives at each plate is about the plate's width (measured: median 1.01,
+// widest 1.12 times; the model before the recesses were rendered gave 1.07 and 1.26).
+func TestLearnedDetectorOutlinesFramedPlates(t *testing.T) {
+	d := newTestLearned(t)
+	defer d.Close()
+	var ratios []float64
+	plates := 0
+	for i := range 12 {
+		m, boxes := compositeMat(t, int64(7200+i), synth.CompositeOptions{Looks: synth.LookFrame | synth.LookRecess})
+		dets := d.Detect(m)
+		m.Close()
+		for _, b := range boxes {
+			plates++
+			best, at := 0.0, -1
+			for k, x := range dets[:min(4, len(dets))] {
+				if v := iou(b, x.Box); v > best {
+					best, at = v, k
+				}
+			}
+			if best >= 0.4 {
+				ratios = append(ratios, float64(dets[at].Box.Dx())/float64(b.Dx()))
+			}
+		}
+	}
+	slices.Sort(ratios)
+	if len(ratios) < plates*8/10 {
+		t.Fatalf("found %d of %d framed plates; want at least 80 %%", len(ratios), plates)
+	}
+	med, top := ratios[len(ratios)/2], ratios[len(ratios)-1]
+	t.Logf("%d of %d framed plates found; region width / plate width: median %.2f, widest %.2f", len(ratios), plates, med, top)
+	if med > 1.05 || top > 1.25 {
+		t.Errorf("region width / plate width: median %.2f, widest %.2f; want at most 1.05 and 1.25 (the frame or the recess outlined)", med, top)
+	}
+}
+
 // TestLearnedDetectorPlateFree: street scenes without a vehicle or plate (buildings, windows,
 // road markings) give the learned detector at most one region per scene (window panes are
-// plate-shaped; measured: 8 in 8 scenes at scores 0.30-0.57) and the reader built with it no
+// plate-shaped; measured: 5 in 8 scenes at scores 0.35-0.52) and the reader built with it no
 // read at all.
 func TestLearnedDetectorPlateFree(t *testing.T) {
 	d := newTestLearned(t)
