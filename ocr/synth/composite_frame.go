@@ -123,7 +123,7 @@ func paintFrame(fr *Grey, rng *rand.Rand, q Quad, fs fontSet) Quad {
 	fg := GreyFromImage(cv.rgba())
 	w, h := float64(cw), float64(ch)
 	radius := uniform(rng, 0.03, 0.25) * math.Min(w, h)
-	edge := uniform(rng, 1, 3) * s * 0.5
+	edge := uniform(rng, 0.5, 1.5) * s // half a frame pixel to one and a half, in canvas pixels
 	edgeVal := float32(uniform(rng, 0, 80))
 	if rng.Float64() < 0.4 {
 		edgeVal = float32(uniform(rng, 180, 255))
