@@ -155,8 +155,9 @@ type Composite struct {
 // RenderComposite pastes rendered US and Mexican plates with perspective into a frame (a real
 // background, over its labelled boxes and elsewhere, or a synthetic lane scene) under the
 // looks that defeat a classical localizer: shadow, haze, glare, very low contrast,
-// over-exposure, night and IR, heavy frames, bars in front of the plate, fence bars and a
-// timestamp overlay. It is deterministic for a seed, options and font set.
+// over-exposure, night and IR, dealer frames, bars in front of the plate, fence bars and a
+// timestamp overlay; and the car's plate recess, which a detector must not take for the
+// plate. It is deterministic for a seed, options and font set.
 func RenderComposite(seed int64, opt CompositeOptions) Composite {
 	rng := newRand(seed, 200)
 	var fr *Grey
