@@ -236,19 +236,26 @@ func overlapsAny(q Quad, qs []Quad) bool {
 func IsLowContrast(g *Grey, q Quad) bool { return greyStd(g, q.Bounds()) < 0.05*255 }
 
 func greyStd(g *Grey, r image.Rectangle) float64 {
+	_, std, _ := greyMoments(g, r, 1)
+	return std
+}
+
+// greyMoments returns the mean and the standard deviation of g's pixels inside r (clipped to
+// g), sampling every step-th pixel of every step-th row, and how many it sampled.
+func greyMoments(g *Grey, r image.Rectangle, step int) (mean, std float64, n int) {
 	r = r.Intersect(image.Rect(0, 0, g.W, g.H))
-	var s, s2, n float64
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
+	var s, s2 float64
+	for y := r.Min.Y; y < r.Max.Y; y += step {
+		for x := r.Min.X; x < r.Max.X; x += step {
 			v := float64(g.Pix[y*g.W+x])
 			s, s2, n = s+v, s2+v*v, n+1
 		}
 	}
 	if n == 0 {
-		return 0
+		return 0, 0, 0
 	}
-	m := s / n
-	return math.Sqrt(math.Max(0, s2/n-m*m))
+	mean = s / float64(n)
+	return mean, math.Sqrt(math.Max(0, s2/float64(n)-mean*mean)), n
 }
 
 // pasteComposite renders a plate about w pixels wide, degrades it (contrast, exposure, IR,
